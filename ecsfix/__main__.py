@@ -1,0 +1,3 @@
+from ecsfix.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Which files to look at: walk directories, group Terraform files by module, find JSON inputs."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+
+from .model import InputError
+from .sources import display_path
+
+SKIP_DIRS = frozenset({".terraform", ".git", "node_modules", ".ecsfix_cache", ".terragrunt-cache", "__pycache__"})
+
+
+@dataclass
+class Discovery:
+    modules: dict[str, list[str]] = field(default_factory=dict)  # directory -> .tf / .tf.json files
+    focus: dict[str, set[str]] = field(default_factory=dict)  # directory -> files named explicitly
+    json_files: list[tuple[str, bool]] = field(default_factory=list)  # (path, named explicitly)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    for pat in patterns:
+        pat = pat.rstrip("/")
+        if fnmatch.fnmatchcase(rel, pat) or fnmatch.fnmatchcase(name, pat):
+            return True
+        if pat.endswith("/**") and (rel == pat[:-3] or rel.startswith(pat[:-3] + "/")):
+            return True
+        if fnmatch.fnmatchcase(rel, pat + "/*") or rel.startswith(pat + "/"):
+            return True
+    return False
+
+
+def is_terraform(name: str) -> bool:
+    return name.endswith(".tf") or name.endswith(".tf.json")
+
+
+def discover(paths: list[str], excludes: tuple[str, ...] = (), root: str | None = None) -> Discovery:
+    found = Discovery()
+    for raw in paths:
+        path = os.path.abspath(raw)
+        if os.path.isdir(path):
+            _walk(path, excludes, found, root)
+        elif os.path.isfile(path):
+            d = os.path.dirname(path)
+            name = os.path.basename(path)
+            if is_terraform(name):
+                _add_module_dir(d, found)
+                found.focus.setdefault(d, set()).add(path)
+            elif name.endswith(".json"):
+                found.json_files.append((path, True))
+            else:
+                found.json_files.append((path, True))  # content decides (a binary plan gets a clear error)
+        elif os.path.lexists(path):
+            found.errors.append(InputError(display_path(path, root), None, "not a regular file or directory"))
+        else:
+            found.errors.append(InputError(raw, None, "no such file or directory: check the path"))
+    return found
+
+
+def _add_module_dir(d: str, found: Discovery) -> None:
+    if d in found.modules:
+        return
+    try:
+        names = sorted(os.listdir(d))
+    except OSError as exc:
+        found.errors.append(InputError(display_path(d), None, f"cannot list directory ({exc.strerror})"))
+        return
+    found.modules[d] = [os.path.join(d, n) for n in names if is_terraform(n) and os.path.isfile(os.path.join(d, n))]
+
+
+def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | None) -> None:
+    def onerror(exc: OSError) -> None:
+        found.errors.append(InputError(display_path(exc.filename or top, root), None,
+                                       f"cannot read directory ({exc.strerror})"))
+
+    # followlinks=False: a symlink loop cannot make the walk endless
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror):
+        rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIP_DIRS and not (excludes and _excluded(rel_dir + d, excludes))
+        )
+        tf_files: list[str] = []
+        for name in sorted(filenames):
+            if excludes and _excluded(rel_dir + name, excludes):
+                continue
+            full = os.path.join(dirpath, name)
+            if is_terraform(name):
+                tf_files.append(full)
+            elif name.endswith(".json"):
+                found.json_files.append((full, False))
+        if tf_files and dirpath not in found.modules:
+            found.modules[dirpath] = tf_files

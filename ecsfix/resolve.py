@@ -1,0 +1,249 @@
+"""Follow references inside one module: `local.*`, `var.*` defaults, `jsonencode`, heredoc JSON,
+`file()`, `templatefile()`, `data "template_file"`, `concat`/`merge` of known lists and objects.
+
+The result of `resolve` is the most concrete expression we can reach; anything we cannot follow is
+returned as it is (a `Ref` to a variable without default, an `Other` for `for` expressions) so the
+caller can say *why* it is not statically analysable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from .jsonscan import TemplateDirective, decode_string, scan_json
+from .model import (
+    Block,
+    Call,
+    EcsfixError,
+    Expr,
+    Heredoc,
+    InputError,
+    Lst,
+    Obj,
+    ObjItem,
+    Other,
+    Ref,
+    SourceFile,
+    Str,
+)
+from .module import Module
+from .sources import display_path, read_source
+
+_STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+_MAX_DEPTH = 24
+PASSTHROUGH_FUNCS = {"jsonencode", "tolist", "toset", "tomap", "tostring", "sensitive", "nonsensitive", "jsondecode"}
+
+
+@dataclass
+class Scope:
+    """Template variables in effect (inside a `templatefile` template) and where they came from."""
+
+    vars: Obj | None = None
+    outer: Scope | None = None
+
+
+def split_traversal(source: str) -> tuple[str, list[str | int]]:
+    """`local.env[0].name` -> ("local", ["env", 0, "name"])."""
+    m = re.match(r"[A-Za-z_][\w-]*", source)
+    if not m:
+        return source, []
+    root = m.group(0)
+    steps: list[str | int] = []
+    pos = m.end()
+    while pos < len(source):
+        sm = _STEP_RE.match(source, pos)
+        if not sm:
+            break
+        if sm.group(1) is not None:
+            steps.append(sm.group(1))
+        elif sm.group(2) is not None:
+            steps.append(int(sm.group(2)))
+        else:
+            steps.append(sm.group(3))
+        pos = sm.end()
+    return root, steps
+
+
+class Resolver:
+    def __init__(self, module: Module, root: str | None = None):
+        self.module = module
+        self.root = root
+        self._files: dict[str, SourceFile | EcsfixError] = {}
+        self.errors: list[InputError] = []
+        self.external_files: list[SourceFile] = []
+
+    # ------------------------------------------------------------------ files
+    def load(self, path: str) -> SourceFile:
+        cached = self._files.get(path)
+        if cached is None:
+            try:
+                cached = read_source(path, display_path(path, self.root))
+                self.external_files.append(cached)
+            except EcsfixError as exc:
+                cached = exc
+            self._files[path] = cached
+        if isinstance(cached, EcsfixError):
+            raise cached
+        return cached
+
+    def literal_path(self, expr: Expr) -> str | None:
+        """The file a `file()`/`templatefile()` path argument names, when it is static."""
+        if isinstance(expr, Str):
+            out = []
+            for p in expr.parts:
+                if isinstance(p, str):
+                    out.append(p)
+                elif p.source in ("path.module", "path.root", "path.cwd"):
+                    out.append(self.module.dir)
+                else:
+                    return None
+            joined = "".join(out)
+            return joined if os.path.isabs(joined) else os.path.join(self.module.dir, joined)
+        return None
+
+    # ------------------------------------------------------------------ references
+    def resolve(self, expr: Expr | None, scope: Scope | None = None, via: list[str] | None = None) -> Expr | None:
+        return self.resolve2(expr, scope, via)[0]
+
+    def resolve2(self, expr: Expr | None, scope: Scope | None = None, via: list[str] | None = None,
+                 depth: int = 0) -> tuple[Expr | None, Scope | None]:
+        """The most concrete expression reachable from `expr`, and the template scope in which the
+        result's own references must be resolved (None outside `templatefile` templates)."""
+        if expr is None or depth > _MAX_DEPTH:
+            return expr, scope
+        if isinstance(expr, Str):
+            interp = expr.sole_interp()
+            if interp is not None and interp.expr is not None:
+                return self.resolve2(interp.expr, scope, via, depth + 1)
+            return expr, scope
+        if isinstance(expr, Ref):
+            return self.resolve_ref(expr, scope, via, depth)
+        if isinstance(expr, Call):
+            return self.resolve_call(expr, scope, via, depth)
+        if isinstance(expr, Heredoc):
+            return self.heredoc_json(expr), scope
+        return expr, scope
+
+    def resolve_ref(self, ref: Ref, scope: Scope | None, via: list[str] | None,
+                    depth: int) -> tuple[Expr | None, Scope | None]:
+        root, steps = split_traversal(ref.source)
+        target: Expr | None = None
+        if root == "local" and steps and isinstance(steps[0], str):
+            attr = self.module.local(steps[0])
+            if attr is not None:
+                target = attr.value
+        elif root == "var" and steps and isinstance(steps[0], str):
+            block = self.module.variable(steps[0])
+            if block is not None and block.attr("default") is not None:
+                target = block.attr("default")
+        elif root == "data" and len(steps) >= 3 and steps[0] == "template_file" and steps[2] == "rendered":
+            assert isinstance(steps[1], str)
+            block = self.module.data("template_file", steps[1])
+            if block is not None:
+                return self.template_block(block, scope, depth)
+            return ref, scope
+        elif scope is not None and scope.vars is not None and root not in ("var", "local", "path", "each", "count"):
+            item = scope.vars.item(root)
+            if item is not None:
+                if via is not None:
+                    via.append(ref.source)
+                target_expr, target_scope = self.resolve2(item.value, scope.outer, via, depth + 1)
+                return self.walk_steps(target_expr, steps, target_scope, via, depth)
+            return ref, scope
+        if target is None:
+            return ref, scope
+        if via is not None:
+            via.append(ref.source)
+        resolved, rscope = self.resolve2(target, None, via, depth + 1)
+        return self.walk_steps(resolved, steps[1:], rscope, via, depth)
+
+    def walk_steps(self, expr: Expr | None, steps: list[str | int], scope: Scope | None,
+                   via: list[str] | None, depth: int) -> tuple[Expr | None, Scope | None]:
+        for step in steps:
+            if isinstance(step, int) and isinstance(expr, Lst) and step < len(expr.items):
+                expr, scope = self.resolve2(expr.items[step], scope, via, depth + 1)
+            elif isinstance(step, str) and isinstance(expr, Obj) and expr.item(step) is not None:
+                expr, scope = self.resolve2(expr.get(step), scope, via, depth + 1)
+            else:
+                return (Other(expr.span, "indexed value") if expr is not None else None), scope
+        return expr, scope
+
+    def resolve_call(self, call: Call, scope: Scope | None, via: list[str] | None,
+                     depth: int) -> tuple[Expr | None, Scope | None]:
+        name = call.name
+        if name in PASSTHROUGH_FUNCS and len(call.args) == 1:
+            return self.resolve2(call.args[0], scope, via, depth + 1)
+        if name == "file" and len(call.args) == 1:
+            return self.json_file(call.args[0], templates=False), None
+        if name == "templatefile" and len(call.args) == 2:
+            tvars = self.resolve(call.args[1], scope)
+            inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
+            return self.json_file(call.args[0], templates=True), inner
+        if name == "concat" and call.args:
+            items: list[Expr] = []
+            for a in call.args:
+                r, rscope = self.resolve2(a, scope, via, depth + 1)
+                if not isinstance(r, Lst) or rscope is not scope:
+                    return call, scope
+                items.extend(r.items)
+            return Lst(call.span, items), scope
+        if name == "merge" and call.args:
+            merged: dict[str | None, ObjItem] = {}
+            for a in call.args:
+                r, rscope = self.resolve2(a, scope, via, depth + 1)
+                if not isinstance(r, Obj) or rscope is not scope:
+                    return call, scope
+                for it in r.items:
+                    merged[it.key] = it
+            return Obj(call.span, list(merged.values())), scope
+        return call, scope
+
+    def template_block(self, block: Block, scope: Scope | None, depth: int) -> tuple[Expr | None, Scope | None]:
+        template = block.attr("template")
+        tvars = self.resolve(block.attr("vars"), scope)
+        inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
+        if isinstance(template, Call) and template.name == "file" and len(template.args) == 1:
+            return self.json_file(template.args[0], templates=True), inner
+        if isinstance(template, Heredoc):
+            return self.heredoc_json(template), inner
+        return template, scope
+
+    # ------------------------------------------------------------------ JSON bodies
+    def heredoc_json(self, doc: Heredoc) -> Expr:
+        body = doc.body_span
+        try:
+            return scan_json(body.file, body.text, base=body.start)
+        except TemplateDirective:
+            return Other(doc.span, "template with %{ } directives")
+        except EcsfixError as exc:
+            raise EcsfixError(f"heredoc <<{doc.marker}: {exc.message}", exc.line) from None
+
+    def json_string(self, s: Str) -> Expr:
+        decoded = decode_string(s)
+        if decoded is None:
+            return s
+        text, offsets = decoded
+        try:
+            return scan_json(s.span.file, text, offsets=offsets)
+        except TemplateDirective:
+            return Other(s.span, "template with %{ } directives")
+
+    def json_file(self, path_expr: Expr, *, templates: bool) -> Expr:
+        path = self.literal_path(path_expr)
+        if path is None:
+            return Other(path_expr.span, "file path not known statically")
+        try:
+            src = self.load(path)
+        except EcsfixError as exc:
+            return Other(path_expr.span, f"{display_path(path, self.root)}: {exc.message}")
+        try:
+            doc = scan_json(src, templates=templates)
+        except TemplateDirective:
+            return Other(path_expr.span, "template with %{ } directives")
+        except EcsfixError as exc:
+            self.errors.append(InputError(src.display, exc.line, exc.message))
+            return Other(path_expr.span, "invalid JSON")
+        return doc
+

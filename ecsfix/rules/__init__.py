@@ -1,0 +1,189 @@
+"""Rule metadata: stable ids, severities, fixability and the text `ecsfix explain` prints.
+
+The checks themselves live one per module next to this file; this registry is what reporters,
+`ecsfix rules` and `ecsfix explain` read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DOCS = "https://github.com/ecsfix/ecsfix#rules"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str  # PascalCase, for SARIF `rules[].name`
+    severity: str
+    fixable: bool
+    summary: str
+    explain: str
+
+    @property
+    def help_uri(self) -> str:
+        return f"{DOCS}-{self.id.lower()}"
+
+
+_RULES = [
+    Rule(
+        "EF001",
+        "PlaintextSecretInEnvironment",
+        "high",
+        True,
+        "secret-like value passed in a container `environment` entry",
+        """\
+Every value in a container definition's `environment` list is plaintext: anyone who can call
+ecs:DescribeTaskDefinition sees it, and so do the console, Terraform state and CI logs. Values
+that are passwords, API keys, tokens, DSNs with credentials or AWS keys belong in the `secrets`
+list, where ECS fetches them from AWS Secrets Manager (or SSM Parameter Store) when the task
+starts, through the task execution role.
+
+ecsfix flags an entry by its name (word tokens such as PASSWORD, SECRET, TOKEN, API_KEY,
+AWS_SECRET_ACCESS_KEY) or by its value (AWS access key ids, private keys, JWTs, URLs with a
+password, vendor token shapes, high-entropy strings). Names that point to a secret rather than
+hold one (DB_SECRET_ARN, TOKEN_TTL_SECONDS, PASSWORD_FILE) are not flagged.
+
+Before:
+    environment = [
+      { name = "DB_PASSWORD", value = var.db_password },
+    ]
+After (`ecsfix rewrite --write`):
+    secrets = [
+      { name = "DB_PASSWORD", valueFrom = "${aws_secretsmanager_secret.app_secrets.arn}:DB_PASSWORD::" },
+    ]
+plus the aws_secretsmanager_secret, its version and an aws_iam_role_policy on the execution role.
+A literal value is never copied: it becomes a sensitive variable, and it must be rotated because
+it is in git history.
+
+Suppress one entry with a comment on it or on the line above:
+    # ecsfix:ignore EF001 value is a public demo key""",
+    ),
+    Rule(
+        "EF002",
+        "PlaintextSecretInContainerField",
+        "high",
+        False,
+        "secret-like literal in `command`, `entryPoint`, `dockerLabels` or `healthCheck.command`",
+        """\
+Container fields other than `environment` are plaintext too. A password passed as a command-line
+flag (`--password=hunter2`), an API key in a Docker label or a token in a health check command is
+visible to everyone who can describe the task definition, and often in process listings.
+
+Fix: move the value to `secrets` (it then arrives as an environment variable) and read it from
+the environment in the command, e.g. `["sh", "-c", "exec app --password \\"$DB_PASSWORD\\""]`.
+ecsfix does not rewrite these automatically: the command has to change too.""",
+    ),
+    Rule(
+        "EF003",
+        "NotStaticallyAnalysable",
+        "info",
+        False,
+        "container definitions cannot be analysed statically (scan a plan instead)",
+        """\
+Some container definitions are only known when Terraform plans: built with `for` expressions,
+`merge`/`concat`, module outputs or values unknown until apply. ecsfix says so instead of
+calling them clean. Scan a plan to see the resolved definitions:
+
+    terraform plan -out plan.out && terraform show -json plan.out > plan.json
+    ecsfix scan plan.json
+
+This finding is informational: it is shown but never changes the exit code.""",
+    ),
+    Rule(
+        "EF101",
+        "SecretsWithoutExecutionRole",
+        "high",
+        True,
+        "container uses `secrets`/`repositoryCredentials` but the task definition has no `execution_role_arn`",
+        """\
+ECS pulls `secrets` and private registry credentials with the task *execution* role before the
+container starts. Without `execution_role_arn` the task fails with
+`ResourceInitializationError: unable to pull secrets or registry auth`. A task role
+(`task_role_arn`) does not help: it is the role of the application, not of the agent.
+
+Fix: set `execution_role_arn` to a role that trusts ecs-tasks.amazonaws.com, has
+AmazonECSTaskExecutionRolePolicy attached, and may read the referenced secrets.""",
+    ),
+    Rule(
+        "EF102",
+        "ExecutionRoleCannotReadSecret",
+        "high",
+        True,
+        "execution role has no statement granting `secretsmanager:GetSecretValue` / `ssm:GetParameters` on a referenced secret",
+        """\
+The execution role must be allowed `secretsmanager:GetSecretValue` on each Secrets Manager
+secret (its ARN, without the `:json-key::` suffix) and `ssm:GetParameters` on each SSM
+parameter that a container's `secrets` reference. AmazonECSTaskExecutionRolePolicy grants ECR
+and CloudWatch Logs access only, not secrets. Otherwise tasks fail at start with
+`ResourceInitializationError ... AccessDeniedException`.
+
+Fix:
+    resource "aws_iam_role_policy" "app_secrets" {
+      role = aws_iam_role.exec.id
+      policy = jsonencode({
+        Version   = "2012-10-17"
+        Statement = [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"],
+                       Resource = [aws_secretsmanager_secret.app.arn] }]
+      })
+    }""",
+    ),
+    Rule(
+        "EF103",
+        "MalformedValueFrom",
+        "high",
+        True,
+        "malformed `valueFrom` (JSON key without both trailing colons, stage and version both set, SSM name/ARN errors)",
+        """\
+A Secrets Manager `valueFrom` that selects a JSON key must keep every colon:
+`<secret-arn>:<json-key>:<version-stage>:<version-id>`, e.g. `...:secret:prod/db-AbCdEf:password::`.
+`<arn>:password` (no trailing colons) fails at task start with
+`InvalidParameter ... GetSecretValueInput.VersionId`. Version stage and version id are mutually
+exclusive. An SSM parameter is referenced by its full ARN or, in the same Region, by its name
+(`/app/db/password`), not by a fragment of an ARN.
+
+Fix: append the missing colons (`:password::`).""",
+    ),
+    Rule(
+        "EF104",
+        "ExecutionRoleCannotDecrypt",
+        "high",
+        True,
+        "secret encrypted with a customer managed KMS key but the execution role has no `kms:Decrypt`",
+        """\
+A secret encrypted with a customer managed KMS key (`kms_key_id`) can only be read by a role
+that may also `kms:Decrypt` with that key. The AWS managed key `aws/secretsmanager` needs no
+extra permission. Otherwise tasks fail at start with `ResourceInitializationError ...
+AccessDeniedException`.
+
+Fix: add `kms:Decrypt` on the key's ARN to the execution role's policy.""",
+    ),
+    Rule(
+        "EF105",
+        "NoNetworkPathToSecretsManager",
+        "medium",
+        False,
+        "service runs in subnets without public IP and the configuration has no Secrets Manager/SSM VPC endpoint nor NAT gateway",
+        """\
+Tasks in private subnets (`assign_public_ip = false`) reach Secrets Manager only through a NAT
+gateway or a `com.amazonaws.<region>.secretsmanager` interface VPC endpoint (`ssm` for
+Parameter Store, `kms` for customer managed keys). Without either, tasks fail at start with
+`ResourceInitializationError ... dial tcp ...:443: i/o timeout` or `context deadline exceeded`.
+
+Fix (when the network is managed elsewhere, suppress this warning):
+    resource "aws_vpc_endpoint" "secretsmanager" {
+      vpc_id              = aws_vpc.main.id
+      service_name        = "com.amazonaws.${data.aws_region.current.name}.secretsmanager"
+      vpc_endpoint_type   = "Interface"
+      subnet_ids          = aws_subnet.private[*].id
+      security_group_ids  = [aws_security_group.endpoints.id]
+      private_dns_enabled = true
+    }""",
+    ),
+]
+
+RULES: dict[str, Rule] = {r.id: r for r in _RULES}
+
+
+def get(rule_id: str) -> Rule | None:
+    return RULES.get(rule_id.upper())

@@ -1,0 +1,34 @@
+"""What every rule check receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import Finding, Span, TaskDefinition
+from ..secrets import DetectConfig
+from . import RULES
+
+
+@dataclass
+class RuleContext:
+    detect: DetectConfig = field(default_factory=DetectConfig)
+    severity: dict[str, str] = field(default_factory=dict)  # per-rule overrides from config
+    disabled: frozenset[str] = frozenset()
+
+    def finding(self, rule_id: str, span: Span, td: TaskDefinition, container: str, *, name: str | None = None,
+                reason: str | None = None, preview: str | None = None, fixable: bool | None = None,
+                message: str, why: str = "") -> Finding:
+        rule = RULES[rule_id]
+        return Finding(
+            rule=rule_id,
+            severity=self.severity.get(rule_id, rule.severity),
+            span=span,
+            resource=td.address,
+            container=container,
+            name=name,
+            reason=reason,
+            preview=preview,
+            fixable=rule.fixable if fixable is None else fixable,
+            message=message,
+            why=why,
+        )

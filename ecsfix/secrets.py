@@ -1,0 +1,835 @@
+"""Decide whether an environment entry (or another plaintext container field) holds a secret.
+
+Pure functions, standard library only: this runs on every environment entry of large monorepos,
+so every regular expression is compiled at import time and name verdicts are memoised per
+configuration.
+
+Two independent signals (SPEC section 4):
+
+* the **name**: tokenised into words (``_ - . space`` and camelCase boundaries) and matched on
+  whole tokens -- ``KEYBOARD_LAYOUT`` is not a key, ``PASSENGER_COUNT`` is not a pass -- with
+  guards for names that *point to* a secret or describe one (``DB_SECRET_ARN``,
+  ``PASSWORD_MIN_LENGTH``, ``TOKEN_TTL_SECONDS``, ``OAUTH_CLIENT_ID``...);
+* the **value**: well-known credential shapes (AWS keys, PEM private keys, JWTs, URLs with a
+  password, vendor tokens, ``Bearer``/``Basic`` credentials, ``--password=...`` arguments,
+  ``Password=...`` connection strings) and, last, generic high-entropy strings with guards
+  against hashes, UUIDs, versions, paths, URLs, image references, ARNs and host names.
+
+Nothing here ever puts a value (or its length) into a ``why`` text; :func:`redact` is the only
+way a value is shown, and it reveals at most its first two characters.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from fnmatch import translate as _glob_to_regex
+from typing import ClassVar
+
+__all__ = [
+    "DetectConfig",
+    "Verdict",
+    "classify",
+    "classify_value",
+    "name_is_secret",
+    "redact",
+    "secret_flag_name",
+]
+
+# --------------------------------------------------------------------------- configuration
+
+_REGEX_META = frozenset(".^$*+?{}[]\\|()")
+_NAME_CACHE_MAX = 65536
+_VALUE_CACHE_MAX = 16384
+_VALUE_CACHE_LEN = 512
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    extra_tokens: tuple[tuple[str, ...], ...]
+    extra_name_res: tuple[re.Pattern[str], ...]
+    allowed_re: re.Pattern[str] | None
+    value_res: tuple[re.Pattern[str], ...]
+    name_cache: dict[str, tuple[str, bool] | None]
+    # Values found *not* secret (never a secret-looking one), so repeated values cost one lookup.
+    clean_values: dict[str, str | None]
+
+
+def _as_tuple(items: object, what: str) -> tuple[str, ...]:
+    if items is None:
+        return ()
+    if isinstance(items, str):
+        items = (items,)
+    if not isinstance(items, (tuple, list, set, frozenset)):
+        raise ValueError(f"{what} must be a list of strings")
+    out: tuple[object, ...] = tuple(items)
+    strings: list[str] = []
+    for item in out:
+        if not isinstance(item, str):
+            raise ValueError(f"{what} must be a list of strings, got {type(item).__name__}")
+        strings.append(item)
+    return tuple(strings)
+
+
+def _compile_config(
+    extra_names: tuple[str, ...], allowed: tuple[str, ...], values: tuple[str, ...]
+) -> _Compiled:
+    extra_tokens: list[tuple[str, ...]] = []
+    extra_res: list[re.Pattern[str]] = []
+    for item in extra_names:
+        item = item.strip()
+        if not item:
+            continue
+        if any(ch in _REGEX_META for ch in item):
+            try:
+                extra_res.append(re.compile(item, re.IGNORECASE))
+            except re.error as exc:
+                raise ValueError(f"extra_secret_names: invalid regular expression {item!r}: {exc}") from None
+        else:
+            toks = tuple(_base(t) for t in _tokens(item))
+            if toks:
+                extra_tokens.append(toks)
+    allowed_re: re.Pattern[str] | None = None
+    globs = [a.strip() for a in allowed if a.strip()]
+    if globs:
+        allowed_re = re.compile("|".join(f"(?:{_glob_to_regex(g.upper())})" for g in globs))
+    value_res: list[re.Pattern[str]] = []
+    for pat in values:
+        if not pat:
+            continue
+        try:
+            value_res.append(re.compile(pat))
+        except re.error as exc:
+            raise ValueError(f"extra_value_patterns: invalid regular expression {pat!r}: {exc}") from None
+    return _Compiled(tuple(extra_tokens), tuple(extra_res), allowed_re, tuple(value_res), {}, {})
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """User tuning of the detector (``[tool.ecsfix]`` in pyproject.toml or ``.ecsfix.toml``).
+
+    * ``extra_secret_names``: a name token (``"PIN"``, ``"OTP_SEED"``: matched on whole tokens,
+      with the same pointer guards as the built-in tokens, so ``PIN_LENGTH`` stays clean) or,
+      when it contains a regex metacharacter, a regular expression that must match the whole
+      name (case-insensitive).
+    * ``allowed_names``: exact names or fnmatch globs (case-insensitive) that are never secret
+      by name.  The value check still runs for them.
+    * ``extra_value_patterns``: regular expressions searched in values; a match makes the value
+      secret even when it would otherwise look harmless.
+
+    Invalid regular expressions raise ``ValueError`` when the config is built.
+    """
+
+    extra_secret_names: tuple[str, ...] = ()
+    allowed_names: tuple[str, ...] = ()
+    extra_value_patterns: tuple[str, ...] = ()
+    # Set in __post_init__; a ClassVar annotation keeps it out of fields(), eq, hash and repr.
+    _compiled: ClassVar[_Compiled]
+
+    def __post_init__(self) -> None:
+        names = _as_tuple(self.extra_secret_names, "extra_secret_names")
+        allowed = _as_tuple(self.allowed_names, "allowed_names")
+        values = _as_tuple(self.extra_value_patterns, "extra_value_patterns")
+        object.__setattr__(self, "extra_secret_names", names)
+        object.__setattr__(self, "allowed_names", allowed)
+        object.__setattr__(self, "extra_value_patterns", values)
+        object.__setattr__(self, "_compiled", _compile_config(names, allowed, values))
+
+    def __reduce__(self) -> tuple[type[DetectConfig], tuple[tuple[str, ...], ...]]:
+        # Pickle (for --jobs workers) the settings only, not the compiled patterns and caches.
+        return (DetectConfig, (self.extra_secret_names, self.allowed_names, self.extra_value_patterns))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: str  # "name", "value" or "both"
+    why: str  # human text, never the value nor its length
+
+
+# --------------------------------------------------------------------------- names
+
+_SPLIT_RE = re.compile(r"[^A-Za-z0-9]+")
+_CAMEL_RE = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
+_DIGITS = "0123456789"
+
+# Tokens that are secret on their own.
+_SECRET_TOKENS = frozenset(
+    {
+        "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PASSPHRASE", "PASSCODE",
+        "SECRET", "SECRETS", "TOKEN", "TOKENS", "APIKEY", "APIKEYS", "APITOKEN",
+        "CREDENTIAL", "CREDENTIALS", "CREDS", "CRED", "DSN",
+        "PRIVATEKEY", "PRIVKEY", "SECRETKEY", "ACCESSKEY", "AUTHTOKEN", "ACCESSTOKEN",
+        "CONNSTR", "CONNSTRING", "CONNECTIONSTRING", "CONNECTIONSTRINGS",
+    }
+)  # fmt: skip
+# A token ending with one of these is the same word glued to a prefix (PGPASSWORD, MYSQLPWD is not).
+_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "PASSPHRASE", "CREDENTIALS")
+# X followed by KEY / KEYS.
+_KEY_QUALIFIERS = frozenset(
+    {
+        "API", "PRIVATE", "ACCESS", "SECRET", "SIGNING", "SIGN", "MASTER", "ENCRYPTION", "ENCRYPT",
+        "DECRYPTION", "DECRYPT", "JWT", "JWS", "SESSION", "HMAC", "LICENSE", "LICENCE", "ADMIN",
+        "APP", "APPLICATION", "SSH", "DEPLOY", "GPG", "PGP", "AES", "CIPHER", "CRYPTO", "SHARED",
+        "STORAGE", "ACCOUNT", "SUBSCRIPTION", "WRITE", "INGEST", "AUTH", "TLS", "SSL", "COOKIE",
+        "WEBHOOK", "SERVICE",
+    }
+)  # fmt: skip
+_AUTH_TOKENS = frozenset({"AUTH", "AUTHORIZATION", "BASICAUTH", "HTTPAUTH", "PROXYAUTH"})
+# AUTH is a secret when it is the last token or followed by one of these.
+_AUTH_FOLLOWERS = frozenset(
+    {"TOKEN", "TOKENS", "KEY", "KEYS", "DATA", "CONFIG", "STRING", "VALUE", "HASH", "B64", "BASE64",
+     "JSON", "PASS", "PASSWORD", "SECRET", "CREDENTIALS", "CREDS", "CODE"}
+)  # fmt: skip
+# Tokens after the last secret token that make the name a pointer or metadata, not a secret.
+_POINTER_TOKENS = frozenset(
+    {
+        "ARN", "ARNS", "NAME", "NAMES", "ID", "IDS", "KEYID", "REF", "REFERENCE",
+        "FILE", "FILES", "FILENAME", "PATH", "PATHS", "DIR", "DIRS", "DIRECTORY", "FOLDER",
+        "LOCATION", "MOUNT", "ENDPOINT", "ENDPOINTS", "URL", "URLS", "URI", "URIS", "HOST", "HOSTS",
+        "HOSTNAME", "PORT", "ADDR", "ADDRESS", "SERVER", "HEADER", "HEADERS",
+        "PARAM", "PARAMS", "PARAMETER", "PARAMETERS", "VAR", "VARIABLE",
+        "LENGTH", "LEN", "MIN", "MAX", "MINIMUM", "MAXIMUM", "SIZE", "BITS", "BYTES", "COUNT", "LIMIT", "THRESHOLD",
+        "ROUNDS", "COST", "ITERATIONS", "RETRIES", "ATTEMPTS",
+        "TTL", "DAYS", "HOURS", "MINUTES", "MINS", "SECONDS", "SECS", "SEC", "MS", "MILLIS",
+        "MILLISECONDS", "TIMEOUT", "EXPIRY", "EXPIRES", "EXPIRE", "EXPIRATION", "LIFETIME",
+        "DURATION", "AGE", "INTERVAL", "PERIOD", "WINDOW", "DELAY",
+        "ENABLED", "ENABLE", "DISABLED", "DISABLE", "REQUIRED", "REQUIRE", "OPTIONAL", "FLAG",
+        "MODE", "TYPE", "TYPES", "KIND", "PROVIDER", "PROVIDERS", "METHOD", "METHODS",
+        "ALGORITHM", "ALGORITHMS", "ALGO", "ALG", "VERSION", "VERSIONS", "STAGE", "REGION",
+        "POLICY", "POLICIES", "ROTATION", "STRATEGY", "SCHEME", "FORMAT", "ENCODING",
+        "STORE", "BACKEND", "MANAGER", "SOURCE", "ISSUER", "AUDIENCE", "AUD", "ISS", "SCOPE",
+        "SCOPES", "USER", "USERS", "USERNAME", "EMAIL", "PREFIX", "SUFFIX", "DOMAIN", "REALM",
+        "TENANT", "BUCKET", "TABLE", "QUEUE", "TOPIC", "FIELD", "COLUMN", "LABEL", "TAG", "TAGS",
+        "KMS", "COMPLEXITY", "STRENGTH", "PATTERN", "REGEX", "RULE", "RULES", "CHECK",
+        "VALIDATION", "LEVEL", "DEBUG",
+    }
+)  # fmt: skip
+# A token right before the secret token that makes the name a quantity (MAX_TOKENS).
+_QUANTITY_TOKENS = frozenset({"MAX", "MIN", "MAXIMUM", "MINIMUM", "COUNT", "NUM", "LIMIT"})
+# Tokens before the secret token that make the name a switch (ENABLE_AUTH, USE_SECRETS_MANAGER,
+# MYSQL_ALLOW_EMPTY_PASSWORD).
+_FLAG_VERBS = frozenset(
+    {"ENABLE", "ENABLED", "DISABLE", "DISABLED", "USE", "REQUIRE", "REQUIRED", "SKIP", "ALLOW",
+     "FORCE", "IS", "HAS", "SHOULD", "NO"}
+)  # fmt: skip
+_ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"})
+# Names with a conventional non-secret meaning despite their tokens.
+_NEVER_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "GOOGLE_APPLICATION_CREDENTIALS"})
+
+
+_TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
+_GLUED_SUFFIX_RE = re.compile(r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
+
+
+def _tokens(name: str) -> list[str]:
+    """Upper-cased word tokens of a name: ``dbPassword`` -> DB, PASSWORD; ``OAuth2Token`` -> OAUTH2, TOKEN."""
+    if name.isupper() or name.islower():  # no camelCase anywhere: the common, fast case
+        return [p for p in _SPLIT_RE.split(name.upper()) if p]
+    out: list[str] = []
+    for piece in _SPLIT_RE.split(name):
+        if not piece:
+            continue
+        if piece.isupper() or piece.islower() or piece.isdigit():
+            out.append(piece.upper())
+            continue
+        parts = [p.upper() for p in _CAMEL_RE.findall(piece)]
+        i = 0
+        while i < len(parts):  # "OAuth" splits into O + AUTH: glue it back
+            if parts[i] == "O" and i + 1 < len(parts) and parts[i + 1].startswith("AUTH"):
+                out.append("O" + parts[i + 1])
+                i += 2
+            else:
+                out.append(parts[i])
+                i += 1
+    return out
+
+
+def _base(token: str) -> str:
+    """A token without trailing digits (PASSWORD2 -> PASSWORD), digits-only tokens unchanged."""
+    stripped = token.rstrip(_DIGITS)
+    return stripped or token
+
+
+def _find_hits(toks: list[str], extra: tuple[tuple[str, ...], ...]) -> list[tuple[int, int, str, bool]]:
+    """(start, end, label, weak) of every secret term in the tokens; weak = an AUTH-only term."""
+    hits: list[tuple[int, int, str, bool]] = []
+    n = len(toks)
+    for i, t in enumerate(toks):
+        nxt = toks[i + 1] if i + 1 < n else None
+        if t in _SECRET_TOKENS:
+            if t == "PASS" and nxt in ("THROUGH", "THRU"):
+                continue
+            hits.append((i, i, t, False))
+        elif t in ("KEY", "KEYS") and i > 0 and toks[i - 1] in _KEY_QUALIFIERS:
+            hits.append((i - 1, i, f"{toks[i - 1]}_KEY", False))
+        elif t in ("STRING", "STRINGS", "STR") and i > 0 and toks[i - 1] in ("CONNECTION", "CONN"):
+            hits.append((i - 1, i, "CONNECTION_STRING", False))
+        elif t in _AUTH_TOKENS:
+            if (
+                nxt is None
+                or nxt in _AUTH_FOLLOWERS
+                or (nxt == "HEADER" and i + 2 < n and toks[i + 2] in ("VALUE", "VAL"))
+            ):
+                hits.append((i, i, "AUTH" if t == "AUTHORIZATION" else t, True))
+        elif len(t) > 6 and t.endswith(_SECRET_SUFFIXES):
+            label = next(s for s in _SECRET_SUFFIXES if t.endswith(s))
+            hits.append((i, i, label, False))
+    for seq in extra:
+        k = len(seq)
+        for i in range(n - k + 1):
+            if tuple(toks[i : i + k]) == seq:
+                hits.append((i, i + k - 1, "_".join(seq), False))
+    hits.sort(key=lambda h: (h[1], h[0]))
+    return hits
+
+
+def _name_verdict(name: str, cfg: DetectConfig) -> tuple[str, bool] | None:
+    """(why, weak) when the name says secret; weak means only an AUTH token matched."""
+    comp = cfg._compiled
+    cache = comp.name_cache
+    try:
+        return cache[name]
+    except KeyError:
+        pass
+    result = _name_verdict_uncached(name, comp)
+    if len(cache) >= _NAME_CACHE_MAX:
+        cache.clear()
+    cache[name] = result
+    return result
+
+
+def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | None:
+    upper = name.strip().upper()
+    if not upper:
+        return None
+    if comp.allowed_re is not None and comp.allowed_re.fullmatch(upper):
+        return None
+    for rx in comp.extra_name_res:
+        if rx.fullmatch(upper):
+            return "name matches a configured secret-name pattern", False
+    raw = _tokens(name)
+    canon = "_".join(raw)
+    if canon in _ECS8_NAMES:
+        return f"name {canon} is one of the names AWS Security Hub control ECS.8 flags", False
+    if canon in _NEVER_SECRET_NAMES:
+        return None
+    # AWS_ACCESS_KEY_ID inside a longer name (PROD_AWS_ACCESS_KEY_ID) is still AWS's key id.
+    if "AWS_ACCESS_KEY_ID" in canon and f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") != -1:
+        return "name contains AWS_ACCESS_KEY_ID (flagged by AWS Security Hub control ECS.8)", False
+    toks = [t.rstrip(_DIGITS) or t for t in raw]
+    if not comp.extra_tokens and _TRIGGER_TOKENS.isdisjoint(toks) and not _GLUED_SUFFIX_RE.search(canon):
+        return None  # fast path: nothing that could start a secret term
+    hits = _find_hits(toks, comp.extra_tokens)
+    if not hits:
+        return None
+    start, end, label, weak = hits[-1]
+    if start and toks[start - 1] in _QUANTITY_TOKENS:
+        return None  # MAX_TOKENS, OPENAI_MAX_TOKENS: a quantity
+    trailing = toks[end + 1 :]
+    if trailing:
+        if len(trailing) >= 2 and trailing[-2] == "HEADER" and trailing[-1] in ("VALUE", "VAL"):
+            trailing = trailing[:-2]
+        if any(t in _POINTER_TOKENS for t in trailing):
+            return None
+    if any(t in _FLAG_VERBS for t in toks[:start]):
+        return None
+    if any(not h[3] for h in hits):
+        weak = False
+    return f"name contains the token {label}", weak
+
+
+def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:
+    """The reason the name says "secret" (e.g. ``name contains the token PASSWORD``), or None."""
+    if not name:
+        return None
+    verdict = _name_verdict(name, config or _DEFAULT)
+    return verdict[0] if verdict else None
+
+
+_FLAG_RE = re.compile(r"--?([A-Za-z][A-Za-z0-9_.-]*)")
+
+
+def secret_flag_name(arg: str, *, config: DetectConfig | None = None) -> bool:
+    """True for a command-line flag whose name is secret-like (``--password``, ``--api-key``,
+    ``--token``); the caller then treats the *next* argument as the secret.  Single-letter flags
+    (``-p``) are too vague and never count; neither do ``--password-file`` or ``--no-auth``."""
+    m = _FLAG_RE.fullmatch(arg.strip())
+    if m is None or len(m.group(1)) < 2:
+        return False
+    return name_is_secret(m.group(1), config) is not None
+
+
+# --------------------------------------------------------------------------- values: helpers
+
+_SENTINEL = "\x00"
+_BOOLISH = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "enabled", "disabled",
+     "enable", "disable", "none", "null", "nil", "undefined"}
+)  # fmt: skip
+
+_BENIGN_RE = re.compile(
+    r"""
+      [+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?                      # number
+    | (?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w))+                     # Go-style duration 1h30m
+    | \d+(?:\.\d+)?\ ?(?:secs?|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?|years?|y
+                      |[kmgtp]i?b?|[kmgtp]ib|bytes?|%)                 # 30 seconds, 512Mi, 10MB, 50%
+    | p(?=\d|t\d)(?:\d+[ymwd])*(?:t(?:\d+(?:\.\d+)?[hms])+)?             # ISO 8601 duration (PT30M)
+    | [a-z]{2}(?:-gov|-iso[a-z]?)?-(?:north|south|east|west|central|northeast|northwest
+                                     |southeast|southwest)-\d{1,2}[a-z]?  # AWS region / AZ
+    | arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+                # any ARN (points to a thing)
+    """,
+    re.VERBOSE,  # matched against the lower-cased value: IGNORECASE costs ms at import
+)
+_PATH_RE = re.compile(r"(?:~|\.{1,2})?/[\w.@-]+(?:/[\w.@-]+)*/?")
+
+
+def _template_literal(value: str) -> tuple[str, bool]:
+    """The value with each ``${...}`` / ``%{...}`` replaced by one sentinel character, and
+    whether anything was replaced.  Unknown pieces must never count as secret material."""
+    if "${" not in value and "%{" not in value:
+        return value, False
+    out: list[str] = []
+    i = 0
+    n = len(value)
+    found = False
+    while i < n:
+        j_dollar = value.find("${", i)
+        j_pct = value.find("%{", i)
+        cands = [j for j in (j_dollar, j_pct) if j != -1]
+        if not cands:
+            out.append(value[i:])
+            break
+        j = min(cands)
+        start = j - 1 if j > 0 and value[j - 1] == value[j] else j  # $${ / %%{ escapes
+        out.append(value[i:start])
+        depth = 0
+        k = j + 1
+        quote = False
+        while k < n:
+            ch = value[k]
+            if quote:
+                if ch == "\\":
+                    k += 1
+                elif ch == '"':
+                    quote = False
+            elif ch == '"':
+                quote = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        out.append(_SENTINEL)
+        found = True
+        i = k + 1
+    return "".join(out), found
+
+
+def _is_benign(v: str) -> bool:
+    """Empty, boolean, number, duration, size, region, ARN, or a file / parameter path."""
+    s = v.strip()
+    if not s:
+        return True
+    low = s.lower()
+    if low in _BOOLISH or _BENIGN_RE.fullmatch(low):
+        return True
+    if s[0] in "/~." and _PATH_RE.fullmatch(s):
+        return not _looks_random(s.replace("/", ""))
+    return False
+
+
+def _entropy(s: str) -> float:
+    n = len(s)
+    log2 = math.log2
+    return log2(n) - sum(c * log2(c) for c in Counter(s).values()) / n
+
+
+_ALPHA_CHUNK_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def _wordy_fraction(s: str) -> float:
+    """Share of the letters that sit in word-like chunks (``service``, ``Production``)."""
+    letters = 0
+    wordy = 0
+    has_lower = any(c.islower() for c in s)
+    for chunk in _ALPHA_CHUNK_RE.findall(s):
+        letters += len(chunk)
+        if len(chunk) < 4:
+            continue
+        if chunk.isupper() and has_lower:
+            continue  # upper-case runs inside mixed-case strings are noise, not words
+        vowels = 0
+        run = longest = 0
+        for c in chunk:
+            if c in _VOWELS:
+                vowels += 1
+                run = 0
+            else:
+                run += 1
+                longest = max(longest, run)
+        if 0.25 <= vowels / len(chunk) <= 0.7 and longest <= 3:
+            wordy += len(chunk)
+    return wordy / letters if letters else 0.0
+
+
+def _looks_random(s: str) -> bool:
+    """High Shannon entropy with mixed character classes, and not made of words."""
+    n = len(s)
+    if n < 16:
+        return False
+    lower = sum(map(str.islower, s))
+    upper = sum(map(str.isupper, s))
+    digit = sum(map(str.isdigit, s))
+    other = n - lower - upper - digit
+    classes = (lower > 0) + (upper > 0) + (digit > 0) + (other > 0)
+    if classes < 2 or (lower + upper) == 0:
+        return False
+    threshold = min(4.2, math.log2(n) - 0.7)
+    if classes == 2 and (upper == 0 or lower == 0) and other == 0:
+        # one letter case + digits (k8s7d9f0a2...): a smaller alphabet, so a lower bar, but
+        # only when digits are well mixed in and the string is long enough
+        if digit < n * 0.15 or n < 24:
+            return False
+        threshold -= 0.3
+    if _entropy(s) < threshold:
+        return False
+    return _wordy_fraction(s) < 0.5
+
+
+# --------------------------------------------------------------------------- values: detectors
+
+_PEM_RE = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_AWS_SECRET_MIX_RE = re.compile(r"[0-9/+]")
+_AWS_SECRET_RE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+
+_VENDOR_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}", "an AWS access key id"),
+    (r"eyJ[A-Za-z0-9_-]{7,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*", "a JWT"),
+    (r"(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}", "a GitHub token"),
+    (r"github_pat_[A-Za-z0-9_]{22,255}", "a GitHub fine-grained token"),
+    (r"gl(?:pat|ptt|dt|rt|soat)-[A-Za-z0-9_-]{20,}", "a GitLab token"),
+    (r"xox[abposr]-[A-Za-z0-9-]{10,}", "a Slack token"),
+    (r"xapp-\d-[A-Za-z0-9-]{10,}", "a Slack app token"),
+    (
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_+-]{16,}",
+        "a Slack webhook URL",
+    ),
+    (r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", "a Stripe secret key"),
+    (r"whsec_[A-Za-z0-9+/]{24,}", "a Stripe webhook signing secret"),
+    (r"AIza[0-9A-Za-z_-]{35}", "a Google API key"),
+    (r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}", "a SendGrid API key"),
+    (r"SK[0-9a-fA-F]{32}", "a Twilio API key"),
+    (r"npm_[A-Za-z0-9]{36}", "an npm token"),
+    (r"sk-ant-[A-Za-z0-9_-]{20,}", "an Anthropic API key"),
+    (r"hf_[A-Za-z0-9]{30,}", "a Hugging Face token"),
+    (r"pypi-AgE[A-Za-z0-9_-]{50,}", "a PyPI token"),
+    (r"dop_v1_[a-f0-9]{64}", "a DigitalOcean token"),
+    (r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", "a Shopify token"),
+    (r"hv[sb]\.[A-Za-z0-9_-]{24,}", "a HashiCorp Vault token"),
+    (r"NRAK-[A-Z0-9]{27}", "a New Relic API key"),
+    (r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,}", "a Terraform Cloud token"),
+)
+# One alternation without groups or look-arounds, so that `re` can skip ahead on first
+# characters (named groups make it ~6x slower); boundaries are checked on each hit instead.
+_VENDOR_RE = re.compile("|".join(f"(?:{pat})" for pat, _what in _VENDOR_PATTERNS))
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+# OpenAI keys: "sk-" at a token start, then 20+ characters mixing cases and digits.
+_OPENAI_RE = re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?P<tail>[A-Za-z0-9_-]{20,})")
+
+_SCHEME_END_RE = re.compile(r"(?<=[A-Za-z0-9+.-])://")
+_AUTHORITY_END_RE = re.compile(r"[\s/?#]")
+_BEARER_RE = re.compile(r"(?<![A-Za-z0-9_-])bearer\s+(?P<t>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE)
+_BASIC_RE = re.compile(
+    r"(?<![A-Za-z0-9_-])basic\s+(?P<t>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
+)
+_HEADER_RE = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:x-api-key|api-key|x-auth-token|private-token|x-access-token|x-api-token)"
+    r"\s*:\s*(?P<t>[^\s\"',;]+)",
+    re.IGNORECASE,
+)
+# key=value (env assignments, -Dprop=value, --flag=value, Password=...; connection strings, ?token=).
+_ASSIGN_RE = re.compile(
+    r"(?:^|(?<=[\s;?&,\"'(]))(?P<k>(?:--?|-D)?[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*"
+    r"(?P<v>\"[^\"]*\"|'[^']*'|[^\s;&,\"')]+)"
+)
+# --flag value (inside one shell string).
+_FLAG_SPACE_RE = re.compile(
+    r"(?:^|(?<=[\s\"']))(?P<k>--?[A-Za-z][A-Za-z0-9_.-]+)\s+(?P<v>\"[^\"]*\"|'[^']*'|[^\s\"']+)"
+)
+# "key": "value" inside JSON embedded in a value.
+_JSON_PAIR_RE = re.compile(r"\"(?P<k>[A-Za-z_][A-Za-z0-9_.-]*)\"\s*:\s*\"(?P<v>[^\"]*)\"")
+
+_WS_RE = re.compile(r"\s")
+_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEXRUN_RE = re.compile(r"(?:sha(?:1|256|512):)?[0-9a-f]{16,}|[0-9A-F]{32,}")
+_VERSION_RE = re.compile(r"[vV]?\d+(?:\.\d+)+(?:[-+.][0-9A-Za-z.+-]*)?")
+_IMAGE_RE = re.compile(
+    r"[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?(?:@sha256:[0-9a-f]{64})?"
+)
+_HOST_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?::\d+)?")
+_EMAIL_RE = re.compile(r"[^@\s]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+_NOT_A_TOKEN_RE = re.compile(
+    "|".join(f"(?:{rx.pattern})" for rx in (_HEX_RE, _VERSION_RE, _IMAGE_RE, _HOST_RE, _EMAIL_RE))
+)
+_STRUCTURED_RE = re.compile(r"[\"'{}\[\]<>,;\\`|]")
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+_KEY_VALUE_RE = re.compile(r"-*[A-Za-z_][A-Za-z0-9_.-]*=(?!=*$)")
+_SEG_SPLIT_RE = re.compile(r"[-_.@]+")
+_PLAIN_TEXT_RE = re.compile(r"[A-Za-z ,.'!?-]+")
+
+
+def _placeholder(v: str) -> bool:
+    """Not a literal secret: a runtime reference ($VAR, %s, {{x}}), a mask (*** / xxx), a <hole>."""
+    s = v.strip().strip("\"'")
+    if not s or _SENTINEL in s:
+        return True
+    if s[0] in "$%" or s.startswith("{{"):
+        return True
+    if (s[0], s[-1]) in (("<", ">"), ("{", "}"), ("[", "]")):
+        return True
+    return set(s) <= {"*"} or set(s.lower()) <= {"x"} or set(s) <= {"."}
+
+
+def _assignment_secret(key: str, v: str, comp_cfg: DetectConfig) -> str | None:
+    """why, when ``key`` is a secret-like name and ``v`` a literal, non-trivial value."""
+    name = key.lstrip("-")
+    if key.startswith("-D") and not key.startswith("--"):
+        name = key[2:]
+    if not name:
+        return None
+    verdict = _name_verdict(name, comp_cfg)
+    if verdict is None:
+        return None
+    v = v.strip().strip("\"'")
+    if _placeholder(v) or _is_benign(v) or v.startswith("-"):
+        return None
+    if verdict[1] and (v.isalpha() and len(v) < 16):
+        return None  # --auth=basic, auth=oidc: a mode, not a credential
+    return name
+
+
+def _decodes_to_words(s: str) -> bool:
+    """Base64 of ordinary text (``aGVsbG8gd29ybGQ=``) is not a secret."""
+    if len(s) % 4 == 1:
+        return False
+    padded = s + "=" * (-len(s) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        text = raw.decode("ascii")
+    except (binascii.Error, ValueError):
+        return False
+    return (bool(_PLAIN_TEXT_RE.fullmatch(text)) and " " in text) or text.isalpha()
+
+
+def _generic_candidate(run: str) -> bool:
+    """A literal run that may be a random secret: passes every guard and looks random."""
+    if len(run) < 20 or _STRUCTURED_RE.search(run):
+        return False
+    if "://" in run or run.lower().startswith("arn:") or run[0] in "/~":
+        return False
+    if ":" in run or _KEY_VALUE_RE.match(run):
+        return False  # host:port, key=value settings: structure, not a token
+    if run == run.lower() and all(len(seg) <= 12 for seg in _SEG_SPLIT_RE.split(run)):
+        return False  # lower-case identifiers built of short segments (pod-7d9f8c6b5d-x2k4p)
+    if run.startswith("./") or run.startswith("../"):
+        return False
+    if _NOT_A_TOKEN_RE.fullmatch(run):
+        return False  # a hash, version, image reference, host name or e-mail address
+    core = _UUID_RE.sub("", run)
+    core = _HEXRUN_RE.sub("", core)
+    if len(core) < 20:
+        return False
+    if _BASE64_RE.fullmatch(run) and _decodes_to_words(run):
+        return False
+    return _looks_random(core)
+
+
+_BENIGN = "benign"  # _value_why's marker for "not secret whatever the name says"
+
+
+def _value_why(value: str, cfg: DetectConfig) -> str | None:
+    """The value-only verdict shared by :func:`classify` and :func:`classify_value`: the why
+    text, None, or ``_BENIGN`` for values that are never secret (booleans, numbers, ARNs...).
+
+    Clean verdicts of short values are memoised per configuration; a value found secret-like
+    is never kept."""
+    cache = cfg._compiled.clean_values
+    try:
+        return cache[value]
+    except KeyError:
+        pass
+    why = _value_why_uncached(value, cfg)
+    if (why is None or why is _BENIGN) and len(value) <= _VALUE_CACHE_LEN:
+        if len(cache) >= _VALUE_CACHE_MAX:
+            cache.clear()
+        cache[value] = why
+    return why
+
+
+def _value_why_uncached(value: str, cfg: DetectConfig) -> str | None:
+    comp = cfg._compiled
+    for rx in comp.value_res:
+        if rx.search(value):
+            return "value matches a configured pattern"
+    lit, templated = _template_literal(value)
+    if templated:
+        if not lit.replace(_SENTINEL, "").strip():
+            return None  # only interpolations: unknown
+    elif _is_benign(lit):
+        return _BENIGN
+    if len(lit) < 8:
+        return None
+    if "PRIVATE KEY" in lit and _PEM_RE.search(lit):
+        return "value contains a PEM private key"
+    for m in _VENDOR_RE.finditer(lit):
+        start, end = m.span()
+        if (start and lit[start - 1] in _ALNUM) or (end < len(lit) and lit[end] in _ALNUM):
+            continue
+        token = m.group()
+        for pat, what in _VENDOR_PATTERNS:  # only on a hit: compiled lazily through re's cache
+            if re.fullmatch(pat, token):
+                return f"value looks like {what}"
+    if "sk-" in lit:
+        for om in _OPENAI_RE.finditer(lit):
+            tail = om.group("tail")
+            if (
+                any(c.isdigit() for c in tail)
+                and any(c.isupper() for c in tail)
+                and any(c.islower() for c in tail)
+            ):
+                return "value looks like an OpenAI API key"
+    if "://" in lit and _url_password(lit):
+        return "value is a URL with an embedded password"
+    low = lit.lower()
+    if "bearer" in low:
+        for bm in _BEARER_RE.finditer(lit):
+            t = bm.group("t")
+            if len(t) >= 12 and not _placeholder(t) and not t.isalpha():
+                return "value contains a Bearer credential"
+    if "basic" in low:
+        for bm in _BASIC_RE.finditer(lit):
+            if _basic_credentials(bm.group("t")):
+                return "value contains HTTP Basic credentials"
+    if ":" in lit:
+        for hm in _HEADER_RE.finditer(lit):
+            if not _placeholder(hm.group("t")) and len(hm.group("t")) >= 8:
+                return "value contains an API key header"
+        if '"' in lit:
+            for jm in _JSON_PAIR_RE.finditer(lit):
+                key = _assignment_secret(jm.group("k"), jm.group("v"), cfg)
+                if key is not None:
+                    return f"value contains the secret-like JSON key {key}"
+    if "=" in lit:
+        for am in _ASSIGN_RE.finditer(lit):
+            key = _assignment_secret(am.group("k"), am.group("v"), cfg)
+            if key is not None:
+                return f"value assigns the secret-like setting {key}"
+    if "-" in lit and (" " in lit or "\t" in lit):
+        for fm in _FLAG_SPACE_RE.finditer(lit):
+            if "=" in fm.group("k") or not secret_flag_name(fm.group("k"), config=cfg):
+                continue
+            key = _assignment_secret(fm.group("k"), fm.group("v"), cfg)
+            if key is not None:
+                return f"value passes the secret-like flag --{key}"
+    for sm in _AWS_SECRET_RE.finditer(lit) if len(lit) >= 40 else ():
+        s = sm.group(0)
+        if (
+            s != s.lower()
+            and s != s.upper()
+            and _AWS_SECRET_MIX_RE.search(s)
+            and _entropy(s) >= 4.0
+            and _wordy_fraction(s) < 0.75
+        ):
+            return "value looks like an AWS secret access key"
+    # Generic high entropy: whole literal runs without whitespace, outside interpolations.
+    stripped = lit.strip()
+    if len(stripped) < 20 or _WS_RE.search(stripped):
+        return None
+    for run in stripped.split(_SENTINEL) if templated else (stripped,):
+        if _generic_candidate(run):
+            return "value is a high-entropy string"
+    return None
+
+
+def _url_password(text: str) -> bool:
+    """A ``scheme://user:password@host`` URL whose password is a literal (linear time)."""
+    for m in _SCHEME_END_RE.finditer(text):
+        start = m.end()
+        end_m = _AUTHORITY_END_RE.search(text, start)
+        authority = text[start : end_m.start() if end_m else len(text)]
+        userinfo, at, _host = authority.rpartition("@")
+        if not at:
+            continue
+        _user, colon, password = userinfo.partition(":")
+        if colon and not _placeholder(password):
+            return True
+    return False
+
+
+def _basic_credentials(token: str) -> bool:
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, pw = text.partition(":")
+    return bool(sep and pw and text.isprintable())
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def classify_value(value: str, *, config: DetectConfig | None = None) -> str | None:
+    """Value-only check (``command``, ``entryPoint``, ``dockerLabels``: rule EF002).
+
+    Returns the ``why`` text or None.  Catches credential shapes and arguments such as
+    ``--password=hunter2`` or ``-Dspring.datasource.password=hunter2``; for split arguments
+    (``["--db-password", "hunter2"]``) the caller uses :func:`secret_flag_name` on the flag.
+    """
+    if not value:
+        return None
+    why = _value_why(value, config or _DEFAULT)
+    return None if why is _BENIGN else why
+
+
+def classify(name: str | None, value: str | None, *, config: DetectConfig | None = None) -> Verdict | None:
+    """Verdict for one environment entry, or None when it is not secret-like.
+
+    ``name`` is None when not a literal.  ``value`` is None when unknown (a reference such as
+    ``var.db_password`` whose value is not in the code); ``${...}`` pieces of a template value
+    are treated as unknown.  A secret-like name with an unknown value is still a finding: the
+    value is plaintext in the task definition whatever it is.  Booleans, numbers, durations,
+    sizes, region names, ARNs and file paths are never secret, whatever the name says.
+    """
+    cfg = config or _DEFAULT
+    value_why: str | None = None
+    if value is not None:
+        value_why = _value_why(value, cfg)
+        if value_why is _BENIGN:
+            return None
+    name_v = _name_verdict(name, cfg) if name else None
+    if name_v is not None and value_why is not None:
+        return Verdict("both", f"{name_v[0]}; {value_why}")
+    if name_v is not None:
+        return Verdict("name", name_v[0])
+    if value_why is not None:
+        return Verdict("value", value_why)
+    return None
+
+
+def redact(value: str) -> str:
+    """A preview that reveals at most two characters and never the length: ``hu******``."""
+    if len(value) < 4:
+        return "******"
+    return value[:2] + "******"
+
+
+_DEFAULT = DetectConfig()
