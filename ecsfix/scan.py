@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 
 from .config import Config
 from .discover import discover
@@ -16,13 +17,18 @@ from .sources import display_path, read_source
 from .suppress import is_suppressed
 
 # Strings whose presence makes a directory worth parsing: the cheap module-level pre-filter.
-TRIGGERS = ("aws_ecs_task_definition",)
+TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs", "container_definitions")
 
 Check = Callable[[TaskDefinition, RuleContext], Iterable[Finding]]
+ModuleCheck = Callable[[RuleContext], Iterable[Finding]]
+# Per task definition; ctx.module/ctx.resolver give the rest of the module when there is one.
 CHECKS: list[tuple[str, Check]] = [("EF001", ef001.check), ("EF002", ef002.check), ("EF003", ef003.check)]
+# Once per module (rules about resources other than task definitions, e.g. services).
+MODULE_CHECKS: list[tuple[str, ModuleCheck]] = []
 
 
-def run_rules(tds: Iterable[TaskDefinition], ctx: RuleContext) -> Iterator[Finding]:
+def run_rules(tds: list[TaskDefinition], ctx: RuleContext) -> Iterator[Finding]:
+    ctx.task_definitions = tds
     for td in tds:
         for rule_id, check in CHECKS:
             if rule_id in ctx.disabled:
@@ -30,6 +36,14 @@ def run_rules(tds: Iterable[TaskDefinition], ctx: RuleContext) -> Iterator[Findi
             for finding in check(td, ctx):
                 if not is_suppressed(finding):
                     yield finding
+    if ctx.module is None:
+        return
+    for rule_id, module_check in MODULE_CHECKS:
+        if rule_id in ctx.disabled:
+            continue
+        for finding in module_check(ctx):
+            if not is_suppressed(finding):
+                yield finding
 
 
 class ModuleScan:
@@ -54,10 +68,12 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
 
 
 def scan_module(module: Module, root: str | None, focus: set[str] | None = None) -> ModuleScan:
+    from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
 
     resolver = Resolver(module, root)
     tds = task_definitions_in_module(module, resolver)
+    tds.extend(task_definitions_from_module_calls(module, resolver))
     for src in module.files:
         if src.path.endswith(".tf.json") and "aws_ecs_task_definition" in src.text:
             try:
@@ -145,7 +161,8 @@ def scan(
             continue
         ms = scan_module(module, root, found.focus.get(directory))
         result.task_definitions.extend(ms.task_definitions)
-        result.findings.extend(run_rules(ms.task_definitions, ctx))
+        mctx = replace(ctx, module=module, resolver=ms.resolver)
+        result.findings.extend(run_rules(ms.task_definitions, mctx))
         result.errors.extend(module.errors)
         result.errors.extend(ms.resolver.errors)
     for path, explicit in found.json_files:

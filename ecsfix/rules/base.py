@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Finding, Span, TaskDefinition
 from ..secrets import DetectConfig
 from . import RULES
+
+if TYPE_CHECKING:
+    from ..module import Module
+    from ..resolve import Resolver
 
 
 @dataclass
@@ -14,6 +19,11 @@ class RuleContext:
     detect: DetectConfig = field(default_factory=DetectConfig)
     severity: dict[str, str] = field(default_factory=dict)  # per-rule overrides from config
     disabled: frozenset[str] = frozenset()
+    # The module being checked (None for plan and task-definition JSON): rules that look beyond the
+    # task definition (execution role policies, VPC endpoints) read it through these.
+    module: Module | None = None
+    resolver: Resolver | None = None
+    task_definitions: list[TaskDefinition] = field(default_factory=list)  # all of the module's
 
     def finding(self, rule_id: str, span: Span, td: TaskDefinition, container: str, *, name: str | None = None,
                 reason: str | None = None, preview: str | None = None, fixable: bool | None = None,
