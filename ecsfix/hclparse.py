@@ -55,8 +55,13 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
             line += src.line_col(base)[0] - 1
         raise EcsfixError(_parse_message(exc), line if isinstance(line, int) and line > 0 else None) from None
     conv = _Converter(src, base)
-    body = _children(tree)[0]
-    return [conv.block(c) for c in _children(body) if _name(c) == "BlockRule"]
+    kids = _children(tree)
+    if not kids:
+        return []
+    try:
+        return [conv.block(c) for c in _children(kids[0]) if _name(c) == "BlockRule"]
+    except (AttributeError, IndexError, ValueError):  # a parser shape we do not know: never a traceback
+        raise EcsfixError("could not map this file's syntax tree (please report this file shape)") from None
 
 
 def parse_expression(src: SourceFile, start: int, end: int) -> Expr:
@@ -91,6 +96,11 @@ def _name(node: Any) -> str:
 
 def _children(node: Any) -> list[Any]:
     return [c for c in (getattr(node, "children", None) or []) if c is not None and _name(c) not in _SKIP]
+
+
+def _has_position(node: Any) -> bool:
+    meta = getattr(node, "_meta", None)
+    return meta is not None and not getattr(meta, "empty", True)
 
 
 def _is_rule(node: Any) -> bool:
@@ -142,7 +152,8 @@ class _Converter:
             elif n == "IdentifierRule":
                 labels.append(self.text(k))
             elif n == "BodyRule":
-                body_span = self.span(k)
+                if _has_position(k):
+                    body_span = self.span(k)
                 for item in _children(k):
                     iname = _name(item)
                     if iname == "AttributeRule":

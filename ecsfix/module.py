@@ -20,6 +20,7 @@ class Module:
         self.files = files
         self.errors: list[InputError] = []
         self._parsed: dict[str, list[Block]] = {}
+        self._parsed_parts: dict[tuple[str, int], list[Block]] = {}
         self._locals: dict[str, Attribute] | None = None
 
     # ------------------------------------------------------------------ parsing
@@ -39,14 +40,37 @@ class Module:
 
     def blocks(self, btype: str, *labels: str, hint: str | None = None) -> Iterator[Block]:
         """Top-level blocks of a type (and leading labels). `hint` is a substring that must occur in
-        a file for it to be parsed at all: the cheap pre-filter that keeps parsing lazy."""
+        a file for it to be parsed at all: the cheap pre-filter that keeps parsing lazy. Within a
+        file, only the blocks of the wanted type are parsed (located by `locate`)."""
         needle = hint if hint is not None else btype
         for src in self.hcl_files():
             if needle not in src.text:
                 continue
-            for b in self.blocks_of(src):
+            for b in self._blocks_of_type(src, btype, needle):
                 if b.type == btype and b.labels[: len(labels)] == list(labels):
                     yield b
+
+    def _blocks_of_type(self, src: SourceFile, btype: str, needle: str) -> list[Block]:
+        if src.path in self._parsed:
+            return self._parsed[src.path]
+        from . import hclparse
+        from .locate import top_level_blocks
+
+        extents = top_level_blocks(src.text)
+        if extents is None:
+            return self.blocks_of(src)
+        out: list[Block] = []
+        for kind, start, end in extents:
+            if kind != btype or needle not in src.text[start:end]:
+                continue
+            key = (src.path, start)
+            if key not in self._parsed_parts:
+                try:
+                    self._parsed_parts[key] = hclparse.parse_file(src, base=start, text=src.text[start:end])
+                except EcsfixError:
+                    return self.blocks_of(src)  # let the whole-file parse report it precisely
+            out.extend(self._parsed_parts[key])
+        return out
 
     # ------------------------------------------------------------------ references
     def local(self, name: str) -> Attribute | None:

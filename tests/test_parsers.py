@@ -109,3 +109,19 @@ def test_json_inside_a_json_string_maps_offsets_back() -> None:
     assert isinstance(doc, Lst) and isinstance(doc.items[0], Obj)
     value = doc.items[0].get("value")
     assert value is not None and value.span.text == '\\"hunter2\\"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'resource "aws_s3_bucket" "b" {}\n',
+        'data "aws_region" "current" {}\nlocals {}\n',
+        "",
+        "# only a comment\n",
+    ],
+)
+def test_hcl_empty_blocks_and_files(text: str) -> None:
+    blocks = hclparse.parse_file(src(text))
+    for b in blocks:
+        assert b.attributes == {}
+        assert b.body_span.start <= b.span.end
