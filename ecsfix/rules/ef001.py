@@ -21,7 +21,12 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             verdict = classify(entry.name, seen.text, config=ctx.detect)
             if verdict is None:
                 continue
-            hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+            fixable = td.form in REWRITABLE_FORMS and entry.name is not None
+            hint = (
+                "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+                if fixable
+                else "move it to `secrets` by hand (this form is not rewritten automatically)"
+            )
             if seen.literal and seen.text:
                 hint += "; the value is committed: rotate it"
             via = ""
@@ -35,7 +40,7 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 name=entry.name,
                 reason=verdict.reason,
                 preview=seen.preview,
-                fixable=td.form in REWRITABLE_FORMS and entry.name is not None,
+                fixable=fixable,
                 message=f"{verdict.why}{via}: plaintext in the task definition; {hint}",
                 why=verdict.why,
             )
