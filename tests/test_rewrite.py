@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,7 +205,8 @@ def test_cli_diff_check_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     original = path.read_bytes()
     assert main(["rewrite", str(directory)]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("---") and "+      secrets = [" in out and "hunter2" in out  # the removed line
+    assert out.startswith("---") and "+      secrets = [" in out and "hu******" in out  # the removed line, redacted
+    assert "hunter2" not in out and "unter" not in out
     assert main(["rewrite", "--check", str(directory)]) == 1
     out = capsys.readouterr().out
     assert "DB_PASSWORD" in out and "hunter2" not in out and "---" not in out
@@ -235,3 +237,20 @@ def test_values_are_str_literals_in_fixtures() -> None:
     entry = next(e for td in result.task_definitions for c in td.containers for e in c.environment
                  if e.name == "DB_PASSWORD")
     assert entry.value is not None and isinstance(entry.value.at_entry, Str)
+
+
+def test_printed_diff_never_shows_a_removed_literal_value(tmp_path: Path) -> None:
+    from ecsfix.rewrite.engine import _redact_values
+
+    assert _redact_values('-        { name = "DB_PASSWORD", value = "hunter2" },\n') == (
+        '-        { name = "DB_PASSWORD", value = "hu******" },\n'
+    )
+    assert _redact_values('-  {"name": "A", "value": "AKIAIOSFODNN7EXAMPLE"}\n') == '-  {"name": "A", "value": "AK******"}\n'
+    assert _redact_values('-  { name = "A", value = "${var.a}" }\n') == '-  { name = "A", value = "${var.a}" }\n'
+    assert _redact_values('-      value = var.db_password\n') == '-      value = var.db_password\n'
+    example = Path(__file__).parents[1] / "examples" / "jsonencode"
+    proc = subprocess.run([sys.executable, "-m", "ecsfix", "rewrite", str(example)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "-        { name = \"AWS_ACCESS_KEY_ID\"" in proc.stdout
+    for fake in ("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "IOSFODNN7", "K7MDENG"):
+        assert fake not in proc.stdout + proc.stderr

@@ -55,7 +55,25 @@ class FileChange:
         b = self.new.splitlines(keepends=True)
         rel = not os.path.isabs(self.display)
         old, new = (f"a/{self.display}", f"b/{self.display}") if rel else (self.display, self.display)
-        return "".join(difflib.unified_diff(a, b, old, new))
+        lines = difflib.unified_diff(a, b, old, new)
+        # A removed entry's literal value must not reach a terminal or CI log: show its preview.
+        return "".join(_redact_values(line) if line.startswith("-") and not line.startswith("---") else line
+                       for line in lines)
+
+
+_VALUE_LITERAL = re.compile(r'(\bvalue"?\s*[=:]\s*")((?:[^"\\]|\\.)*)(")')
+
+
+def _redact_values(line: str) -> str:
+    from ..secrets import redact
+
+    def sub(m: re.Match[str]) -> str:
+        body = m.group(2)
+        if body.startswith("${") and body.endswith("}") and body.count("${") == 1:
+            return m.group(0)  # a bare reference names where the value comes from
+        return m.group(1) + redact(body) + m.group(3)
+
+    return _VALUE_LITERAL.sub(sub, line)
 
 
 @dataclass
