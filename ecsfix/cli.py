@@ -40,13 +40,15 @@ class ScanFormat(str, Enum):
 
 
 def _load_config(config_file: Optional[Path], paths: list[str]):  # type: ignore[no-untyped-def]  # noqa: UP045
-    from .config import load_config
+    from .config import find_config, load_config
     from .model import EcsfixError
+    from .sources import display_path
 
+    path = str(config_file) if config_file else find_config(paths[0] if paths else ".")
     try:
-        return load_config(str(config_file) if config_file else None, start=paths[0] if paths else ".")
+        return load_config(path, start=paths[0] if paths else ".")
     except EcsfixError as exc:
-        where = str(config_file) if config_file else "config"
+        where = display_path(path) if path else "config"
         print(f"{where}: error: {exc.message}", file=sys.stderr)
         return None
 

@@ -68,7 +68,7 @@ def find_config(start: str) -> str | None:
 def _strings(table: dict[str, object], key: str, path: str) -> tuple[str, ...]:
     value = table.get(key, table.get(key.replace("-", "_"), []))
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise EcsfixError(f"`{key}` must be a list of strings ({path})")
+        raise EcsfixError(f"`{key}` must be a list of strings")
     return tuple(value)
 
 
@@ -83,14 +83,14 @@ def load_config(path: str | None = None, start: str = ".") -> Config:
     else:
         table = data
     if not isinstance(table, dict):
-        raise EcsfixError(f"[tool.ecsfix] must be a table ({path})")
+        raise EcsfixError("[tool.ecsfix] must be a table")
     severity_table = table.get("severity", {})
     if not isinstance(severity_table, dict):
-        raise EcsfixError(f"[tool.ecsfix.severity] must be a table ({path})")
+        raise EcsfixError("[tool.ecsfix.severity] must be a table")
     severity: dict[str, str] = {}
     for rule, sev in severity_table.items():
         if sev not in SEVERITIES:
-            raise EcsfixError(f"severity of {rule} must be one of {', '.join(SEVERITIES)} ({path})")
+            raise EcsfixError(f"severity of {rule} must be one of {', '.join(SEVERITIES)}")
         severity[str(rule).upper()] = sev
     try:
         detect = DetectConfig(
@@ -99,7 +99,7 @@ def load_config(path: str | None = None, start: str = ".") -> Config:
             extra_value_patterns=_strings(table, "extra-value-patterns", path),
         )
     except ValueError as exc:  # an invalid regular expression
-        raise EcsfixError(f"{exc} ({path})") from None
+        raise EcsfixError(str(exc)) from None
     return Config(
         detect=detect,
         exclude=_strings(table, "exclude", path),

@@ -76,13 +76,23 @@ def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | Non
         found.errors.append(InputError(display_path(exc.filename or top, root), None,
                                        f"cannot read directory ({exc.strerror})"))
 
-    # followlinks=False: a symlink loop cannot make the walk endless
-    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror):
+    # Directory symlinks are followed once each (a shared module linked into several places), never
+    # into a loop: a link back to one of its own ancestors is reported and skipped.
+    top_real = os.path.realpath(top)
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
         rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = sorted(
-            d for d in dirnames if d not in SKIP_DIRS and not (excludes and _excluded(rel_dir + d, excludes))
-        )
+        dirnames[:] = [
+            d for d in sorted(dirnames)
+            if d not in SKIP_DIRS and not (excludes and _excluded(rel_dir + d, excludes))
+            and _follow(os.path.join(dirpath, d), real, top_real, found, root)
+        ]
         tf_files: list[str] = []
         for name in sorted(filenames):
             if excludes and _excluded(rel_dir + name, excludes):
@@ -94,3 +104,22 @@ def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | Non
                 found.json_files.append((full, False))
         if tf_files and dirpath not in found.modules:
             found.modules[dirpath] = tf_files
+
+
+def _follow(path: str, parent_real: str, top_real: str, found: Discovery, root: str | None) -> bool:
+    """Whether the walk enters directory `path` (only symlinks are ever refused)."""
+    if not os.path.islink(path):
+        return True
+    target = os.path.realpath(path)
+    if _within(parent_real, target):
+        found.errors.append(InputError(
+            display_path(path, root), None,
+            f"symbolic link loop (it leads back to {display_path(target, root)}): not followed; "
+            "remove the link or skip it with --exclude",
+        ))
+        return False
+    return not _within(target, top_real)  # inside the tree: the walk reaches it by its real path
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)

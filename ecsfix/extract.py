@@ -28,7 +28,7 @@ from .model import (
     describe,
 )
 from .module import Module
-from .resolve import Resolver, Scope
+from .resolve import REPORTED, Resolver, Scope
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 PLAINTEXT_FIELDS = ("command", "entryPoint", "dockerLabels", "healthCheck")
@@ -61,6 +61,8 @@ def containers_of(resolver: Resolver, expr: Expr | None, scope: Scope | None = N
     if isinstance(resolved, Str) and not resolved.is_template:
         resolved = resolver.json_string(resolved)  # a JSON document written as a quoted string
     if not isinstance(resolved, Lst):
+        if isinstance(resolved, Other) and resolved.kind == REPORTED:
+            return [], None
         return [], _unknown_reason(resolved)
     containers: list[Container] = []
     for item in resolved.items:
@@ -117,7 +119,7 @@ def container_of(resolver: Resolver, obj: Obj, scope: Scope | None) -> Container
 def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) -> None:
     resolved, lscope = resolver.resolve2(expr, scope)
     if not isinstance(resolved, Lst):
-        if resolved is not None:
+        if resolved is not None and not (isinstance(resolved, Other) and resolved.kind == REPORTED):
             c.unresolved.append(f"environment of container {c.display_name} is {_unknown_reason(resolved)}")
         return
     for item in resolved.items:

@@ -51,9 +51,13 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
         tree = hcl2.parses(body_text)
     except Exception as exc:  # lark raises many types; all mean "not valid HCL"
         line = getattr(exc, "line", None)
+        message = _parse_message(exc)
+        if _non_ascii_identifier_at(body_text, line, getattr(exc, "column", None)):
+            message = ("identifier with non-ASCII letters: valid HCL, but the HCL parser ecsfix uses cannot read it; "
+                       "rename it or skip the file with --exclude")
         if isinstance(line, int) and line > 0 and base:
             line += src.line_col(base)[0] - 1
-        raise EcsfixError(_parse_message(exc), line if isinstance(line, int) and line > 0 else None) from None
+        raise EcsfixError(message, line if isinstance(line, int) and line > 0 else None) from None
     conv = _Converter(src, base)
     kids = _children(tree)
     if not kids:
@@ -88,6 +92,18 @@ def _parse_message(exc: Exception) -> str:
     if name in ("UnexpectedToken", "UnexpectedEOF", "UnexpectedInput"):
         return "not valid HCL: unexpected token or end of file (check brackets and commas)"
     return "not valid HCL: the parser could not read this file"
+
+
+def _non_ascii_identifier_at(text: str, line: object, column: object) -> bool:
+    """Whether a parse error points at a non-ASCII letter outside a string (python-hcl2 only knows
+    ASCII identifiers; Terraform accepts Unicode ones such as `ü`)."""
+    if not isinstance(line, int) or not isinstance(column, int) or line < 1 or column < 1:
+        return False
+    lines = text.split("\n")
+    if line > len(lines) or column > len(lines[line - 1]):
+        return False
+    ch = lines[line - 1][column - 1]
+    return not ch.isascii() and ch.isidentifier()
 
 
 def _name(node: Any) -> str:

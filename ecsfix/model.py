@@ -304,6 +304,9 @@ class TaskDefinition:
     execution_role: Expr | None = None
     task_role: Expr | None = None
     module_dir: str | None = None
+    # Where the resource is written when it is not where the finding points (a plan resource of a
+    # local module): "modules/svc/main.tf:12". Appended to every finding's message.
+    defined_in: str | None = None
 
 
 # --------------------------------------------------------------------------- results

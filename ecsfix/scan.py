@@ -11,20 +11,24 @@ from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
 from .resolve import Resolver
-from .rules import ef001, ef002, ef003
+from .rules import ef001, ef002, ef003, ef101, ef102, ef103, ef104, ef105
 from .rules.base import RuleContext
 from .sources import display_path, read_source
 from .suppress import is_suppressed
 
 # Strings whose presence makes a directory worth parsing: the cheap module-level pre-filter.
-TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs", "container_definitions")
+TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs",
+            "terraform-aws-modules/terraform-aws-ecs", "container_definitions")
 
 Check = Callable[[TaskDefinition, RuleContext], Iterable[Finding]]
 ModuleCheck = Callable[[RuleContext], Iterable[Finding]]
 # Per task definition; ctx.module/ctx.resolver give the rest of the module when there is one.
-CHECKS: list[tuple[str, Check]] = [("EF001", ef001.check), ("EF002", ef002.check), ("EF003", ef003.check)]
+CHECKS: list[tuple[str, Check]] = [
+    ("EF001", ef001.check), ("EF002", ef002.check), ("EF003", ef003.check),
+    ("EF101", ef101.check), ("EF102", ef102.check), ("EF103", ef103.check), ("EF104", ef104.check),
+]
 # Once per module (rules about resources other than task definitions, e.g. services).
-MODULE_CHECKS: list[tuple[str, ModuleCheck]] = []
+MODULE_CHECKS: list[tuple[str, ModuleCheck]] = [("EF103", ef103.check_policies), ("EF105", ef105.check)]
 
 
 def run_rules(tds: list[TaskDefinition], ctx: RuleContext) -> Iterator[Finding]:

@@ -40,11 +40,25 @@ def read_source(path: str, display: str | None = None) -> SourceFile:
         raise EcsfixError("permission denied: cannot read this file") from None
     except OSError as exc:
         raise EcsfixError(f"cannot read this file ({exc.strerror or 'I/O error'})") from None
-    if b"\x00" in data[:8192]:
-        raise EcsfixError("binary file, not text: skipped (a plan? run `terraform show -json plan.out > plan.json` first)")
+    nul = data.find(b"\x00", 0, 8192)
+    if nul != -1:
+        raise EcsfixError(
+            "binary file, not text (it contains a NUL byte): skipped (a plan? run `terraform show -json plan.out > plan.json` first)",
+            _text_line(data, nul),
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise EcsfixError("not valid UTF-8 text: save the file as UTF-8", line) from None
     return SourceFile(path=path, display=shown, text=text)
+
+
+def _text_line(data: bytes, offset: int) -> int | None:
+    """The line of `offset` when what precedes it reads as text (a stray NUL), else None (a binary)."""
+    head = data[:offset]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return head.count(b"\n") + 1

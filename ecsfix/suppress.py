@@ -1,4 +1,5 @@
-"""Inline suppressions: `# ecsfix:ignore EF001 reason` on the entry or on the comment line above it.
+"""Inline suppressions: `# ecsfix:ignore EF001 reason` on the entry (any of its lines) or on the comment
+line above it.
 
 For compatibility the tfsec, Trivy and Checkov forms for the same check are honoured too."""
 
@@ -13,6 +14,8 @@ _COMPAT = re.compile(
     r"(?:#|//)\s*(?:tfsec:ignore:aws-ecs-no-plaintext-secrets|trivy:ignore:AVD-AWS-0036|checkov:skip=\S+)", re.I
 )
 _COMMENT_ONLY = re.compile(r"^\s*(?:#|//)")
+# Rules whose findings are one environment entry or one field item (small spans).
+_ENTRY_RULES = ("EF001", "EF002")
 
 
 def _matches(line: str, rule: str) -> bool:
@@ -21,7 +24,7 @@ def _matches(line: str, rule: str) -> bool:
         ids = re.findall(r"EF\d{3}", m.group("ids") or "", re.I)
         if not ids or rule.upper() in (i.upper() for i in ids):
             return True
-    return rule in ("EF001", "EF002") and bool(_COMPAT.search(line))
+    return rule in _ENTRY_RULES and bool(_COMPAT.search(line))
 
 
 def is_suppressed(finding: Finding) -> bool:
@@ -31,5 +34,9 @@ def is_suppressed(finding: Finding) -> bool:
     line = finding.span.line
     if _matches(src.line_text(line), finding.rule):
         return True
+    if finding.rule in _ENTRY_RULES:  # a multi-line entry: a comment on any of its lines counts
+        for other in range(line + 1, finding.span.end_line + 1):
+            if _matches(src.line_text(other), finding.rule):
+                return True
     above = src.line_text(line - 1)
     return bool(_COMMENT_ONLY.match(above)) and _matches(above, finding.rule)

@@ -14,6 +14,7 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..discover import discover
 from ..model import Container, EcsfixError, EnvEntry, Finding, Lst, Ref, SourceFile, Str, TaskDefinition
@@ -322,7 +323,10 @@ def _render(templates: str | None, template: str, **context: object) -> str:
     loaders: list[jinja2.BaseLoader] = []
     if templates:
         loaders.append(jinja2.FileSystemLoader(templates))
-    loaders.append(jinja2.PackageLoader("ecsfix.templates", "."))
+    # Installed: the wheel ships templates/ as ecsfix/templates. Source checkout: ./templates.
+    package_dir = Path(__file__).resolve().parents[1]
+    builtin = [str(d) for d in (package_dir / "templates", package_dir.parent / "templates") if d.is_dir()]
+    loaders.append(jinja2.FileSystemLoader(builtin))
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), keep_trailing_newline=True, autoescape=False)
     return env.get_template(template).render(**context)
 

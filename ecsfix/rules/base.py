@@ -29,6 +29,8 @@ class RuleContext:
                 reason: str | None = None, preview: str | None = None, fixable: bool | None = None,
                 message: str, why: str = "") -> Finding:
         rule = RULES[rule_id]
+        if td.defined_in:
+            message = f"{message} (defined in {td.defined_in})"
         return Finding(
             rule=rule_id,
             severity=self.severity.get(rule_id, rule.severity),
