@@ -1,0 +1,28 @@
+# Two services built from one local module: the container definitions only exist once Terraform
+# has evaluated the module inputs, so a scan of this directory alone cannot see DB_PASSWORD's value.
+# Scan the plan instead:
+#
+#   terraform plan -out plan.out && terraform show -json plan.out > plan.json
+#   ecsfix scan plan.json
+#
+# plan.json here was produced that way, offline, by tests/fixtures/plan/make_plans.py (the task
+# definitions are planned as terraform_data resources, then renamed); the password is fake.
+
+variable "db_password" {
+  description = "Password of the shop database user"
+  type        = string
+  sensitive   = true
+}
+
+module "service" {
+  source   = "./modules/service"
+  for_each = { web = "ghcr.io/acme/shop-web:3.2.0", worker = "ghcr.io/acme/shop-worker:3.2.0" }
+
+  name  = each.key
+  image = each.value
+  environment = {
+    DB_HOST           = "shop-db.internal"
+    DB_PASSWORD       = var.db_password
+    SESSION_TTL_HOURS = "12"
+  }
+}

@@ -1,0 +1,175 @@
+"""Calls of the common ECS modules (cloudposse ecs-container-definition, terraform-aws-modules ecs).
+
+Fixtures in tests/fixtures/ecs_modules mark every entry that must be reported with a trailing
+`# expect: EF001 <resource>/<container> <NAME>` comment on the line the finding points at; every
+other entry (the look-alikes) must stay quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ecsfix.ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
+from ecsfix.model import Other, Ref, Str, TaskDefinition
+from ecsfix.scan import scan
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "ecs_modules"
+EXPECT = re.compile(r"# expect: (EF\d{3}) (\S+)/(\S+) (\S+)\s*$")
+
+Key = tuple[str, str, int, str, str, str]  # rule, file, line, resource, container, name
+
+
+def expected(directory: Path) -> set[Key]:
+    out: set[Key] = set()
+    for path in sorted(directory.glob("*.tf")):
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            m = EXPECT.search(line)
+            if m:
+                rule, resource, container, name = m.groups()
+                out.add((rule, path.relative_to(REPO).as_posix(), line_no, resource, container, name))
+    return out
+
+
+def reported(directory: Path, rules: tuple[str, ...] = ("EF001", "EF002")) -> set[Key]:
+    result = scan([str(directory)], root=str(REPO))
+    assert not result.errors, [e.render() for e in result.errors]
+    return {(f.rule, f.file, f.line, f.resource, f.container, f.name or "") for f in result.findings if f.rule in rules}
+
+
+CASES = ["cloudposse", "tam_service", "tam_container", "tam_root", "lookalikes"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_findings_are_exactly_the_marked_entries(case: str) -> None:
+    want = expected(FIXTURES / case)
+    assert reported(FIXTURES / case) == want
+    if case == "lookalikes":
+        assert not want
+    else:
+        assert want
+
+
+def test_every_fixture_marks_something_to_find() -> None:
+    total = sum(len(expected(FIXTURES / case)) for case in CASES)
+    assert total == 9
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("cloudposse/ecs-container-definition/aws", CLOUDPOSSE),
+        ("registry.terraform.io/cloudposse/ecs-container-definition/aws", CLOUDPOSSE),
+        ("git::https://github.com/cloudposse/terraform-aws-ecs-container-definition.git?ref=tags/0.58.1", CLOUDPOSSE),
+        ("github.com/cloudposse/terraform-aws-ecs-container-definition?ref=0.61.1", CLOUDPOSSE),
+        ("git@github.com:cloudposse/terraform-aws-ecs-container-definition.git", CLOUDPOSSE),
+        ("terraform-aws-modules/ecs/aws", TAM_ROOT),
+        ("terraform-aws-modules/ecs/aws//modules/service", TAM_SERVICE),
+        ("terraform-aws-modules/ecs/aws//modules/container-definition", TAM_CONTAINER),
+        ("git::ssh://git@github.com/terraform-aws-modules/terraform-aws-ecs.git//modules/service?ref=v5.11.0",
+         TAM_SERVICE),
+        ("github.com/terraform-aws-modules/terraform-aws-ecs//modules/container-definition?ref=v6.0.0", TAM_CONTAINER),
+        ("terraform-aws-modules/ecs/aws//modules/cluster", None),
+        ("terraform-aws-modules/ecs-service/aws", None),
+        ("terraform-aws-modules/lambda/aws", None),
+        ("cloudposse/ecs-alb-service-task/aws", None),
+        ("./modules/ecs-container-definition", None),
+    ],
+)
+def test_module_kind(source: str, kind: str | None) -> None:
+    assert module_kind(source) == kind
+
+
+def task_definitions(case: str) -> dict[str, TaskDefinition]:
+    return {td.address: td for td in scan([str(FIXTURES / case)]).task_definitions if td.kind == "module"}
+
+
+def test_map_environment_entry_span_is_the_map_item() -> None:
+    result = scan([str(FIXTURES / "cloudposse")])
+    by_name = {f.name: f for f in result.findings if f.rule == "EF001"}
+    assert by_name["AWS_ACCESS_KEY_ID"].span.text == 'AWS_ACCESS_KEY_ID     = "AKIAIOSFODNN7EXAMPLE"'
+    assert by_name["STRIPE_API_KEY"].span.text == '"STRIPE_API_KEY"      = var.stripe_api_key'
+    assert by_name["STRIPE_API_KEY"].preview == "var.stripe_api_key"  # the reference, not a value
+    assert by_name["DB_PASSWORD"].span.text == '{ name = "DB_PASSWORD", value = var.db_password }'
+
+
+def test_container_names_and_secrets() -> None:
+    tds = task_definitions("tam_service")
+    orders = tds["module.orders"]
+    assert [c.name for c in orders.containers] == ["orders", "envoy-proxy"]  # map key, else `name`
+    assert [s.name for s in orders.containers[0].secrets] == ["API_TOKEN"]
+    cloudposse = task_definitions("cloudposse")
+    worker = cloudposse["module.worker_container"]
+    assert [c.name for c in worker.containers] == ["worker"]
+    assert [s.name for s in worker.containers[0].secrets] == ["DB_PASSWORD"]  # map_secrets
+    api = cloudposse["module.api_container"]
+    assert [s.name for s in api.containers[0].secrets] == ["JWT_SIGNING_KEY"]
+
+
+def test_execution_roles() -> None:
+    service = task_definitions("tam_service")
+    created = service["module.orders"].execution_role
+    assert isinstance(created, Other) and "create_task_exec_iam_role defaults to true" in created.kind
+    assert "task_exec_secret_arns" in created.kind
+    given = service["module.legacy"].execution_role  # create_task_exec_iam_role = false
+    assert isinstance(given, Str) and given.value == "arn:aws:iam::123456789012:role/legacy-exec"
+    cloudposse = task_definitions("cloudposse")
+    consumer = cloudposse["module.api_container"].execution_role  # from the task definition using the output
+    assert isinstance(consumer, Ref) and consumer.source == "aws_iam_role.exec.arn"
+    unused = task_definitions("lookalikes")["module.api_container"].execution_role
+    assert isinstance(unused, Other) and "output is used" in unused.kind
+    container = task_definitions("tam_container")["module.nginx"]
+    assert isinstance(container.execution_role, Str) and container.execution_role.value.endswith("role/nginx-exec")
+    assert isinstance(container.task_role, Str) and container.task_role.value.endswith("role/nginx-task")
+    root = task_definitions("tam_root")['module.ecs.module.service["frontend"]']
+    assert isinstance(root.execution_role, Other)
+
+
+def test_unresolved_inputs_are_ef003_not_clean() -> None:
+    result = scan([str(FIXTURES / "unresolved")])
+    assert result.exit_code == 0
+    infos = sorted((f.rule, f.severity, f.resource, f.message.split(";")[0]) for f in result.findings)
+    assert infos == [
+        ("EF003", "info", "module.api_container",
+         "not statically analysable: environment of container api is var.environment has no default value in this module"),
+        ("EF003", "info", "module.api_container",
+         "not statically analysable: map_environment of container api is a for expression"),
+        ("EF003", "info", "module.orders",
+         "container definitions not statically analysable: container_definitions of module.orders is a for expression"),
+    ]
+
+
+def test_git_sourced_container_definition_module_is_found(tmp_path: Path) -> None:
+    """No other trigger string in the directory: the module source alone must get it parsed."""
+    (tmp_path / "main.tf").write_text(
+        'module "app" {\n'
+        '  source = "github.com/terraform-aws-modules/terraform-aws-ecs//modules/container-definition?ref=v6.0.0"\n'
+        '  name   = "app"\n'
+        '  environment = [{ name = "REDIS_PASSWORD", value = "hunter2" }]\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    result = scan([str(tmp_path)])
+    assert [(f.rule, f.resource, f.container, f.name, f.line) for f in result.findings] == [
+        ("EF001", "module.app", "app", "REDIS_PASSWORD", 4)
+    ]
+
+
+def test_calls_without_container_definitions_are_no_task_definitions(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'module "svc" {\n'
+        '  source                 = "terraform-aws-modules/ecs/aws//modules/service"\n'
+        "  create_task_definition = false\n"
+        '  task_definition_arn    = "arn:aws:ecs:eu-west-1:123456789012:task-definition/svc:3"\n'
+        "}\n"
+        'module "cluster" {\n'
+        '  source       = "terraform-aws-modules/ecs/aws"\n'
+        '  cluster_name = "prod"\n'
+        "}\n",
+        encoding="utf-8",
+    )
+    result = scan([str(tmp_path)])
+    assert not result.task_definitions and not result.findings and not result.errors

@@ -1,0 +1,273 @@
+"""Values are never printed: every output format, over every fixture directory, shows at most a
+two-character preview of each secret value -- never the value, never a 4+ character piece of it.
+
+Secret values are collected three ways: the labelled table's own list, the literal values behind
+each EF001/EF002 finding of a library scan, and `name`/`value` pairs in the fixture text whose
+verdict is secret (this catches values in files that do not even parse).
+
+A piece of a value that legitimately occurs elsewhere (in a name, a path, the fixture's other
+text, or ecsfix's own vocabulary: rule texts, SARIF boilerplate, "Bearer credential") is not a
+leak, so each piece is checked only when it does not occur in that baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecsfix.cli import main
+from ecsfix.model import Lst, Obj, ScanResult, Str
+from ecsfix.rules import RULES
+from ecsfix.rules.values import view, view_expr
+from ecsfix.scan import scan
+from ecsfix.secrets import classify
+from tests import labelled
+
+REPO = Path(__file__).resolve().parents[1]
+FORMATS = ("text", "json", "sarif", "github")
+MIN_PIECE = 4
+_DIGEST = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def fixture_dirs() -> list[Path]:
+    out: list[Path] = []
+    for base in (REPO / "tests" / "fixtures", REPO / "examples"):
+        if base.is_dir():
+            out += sorted(d for d in base.iterdir() if d.is_dir())
+    return out
+
+
+# --------------------------------------------------------------------------- collecting values
+
+_HCL_PAIR = re.compile(
+    r'name\s*[=:]\s*"(?P<n>[^"\\]*)"\s*,?\s*value\s*[=:]\s*"(?P<v>(?:[^"\\]|\\.)*)"'
+    r'|value\s*[=:]\s*"(?P<v2>(?:[^"\\]|\\.)*)"\s*,?\s*name\s*[=:]\s*"(?P<n2>[^"\\]*)"'
+)
+_JSON_PAIR = re.compile(
+    r'"name"\s*:\s*"(?P<n>[^"\\]*)"\s*,\s*"value"\s*:\s*"(?P<v>(?:[^"\\]|\\.)*)"'
+    r'|"value"\s*:\s*"(?P<v2>(?:[^"\\]|\\.)*)"\s*,\s*"name"\s*:\s*"(?P<n2>[^"\\]*)"'
+)
+
+
+def _unescape(raw: str) -> str:
+    try:
+        return str(json.loads(f'"{raw}"'))
+    except ValueError:
+        return raw
+
+
+def values_in_text(text: str) -> set[str]:
+    """`name`/`value` pairs written in a file whose verdict is secret (by name or by value)."""
+    found: set[str] = set()
+    for rx in (_HCL_PAIR, _JSON_PAIR):
+        for m in rx.finditer(text):
+            name = m.group("n") or m.group("n2")
+            value = _unescape(m.group("v") if m.group("v") is not None else m.group("v2") or "")
+            if "${" in value or not value:
+                continue
+            if classify(name, value) is not None:
+                found.add(value)
+    for blob in re.findall(r'"(\[\{\\"name\\".*?)"\s*[,}\n]', text):  # JSON inside a JSON string
+        found |= values_in_text(_unescape(blob))
+    return found
+
+
+def values_in_findings(result: ScanResult) -> set[str]:
+    """The literal value behind every EF001/EF002 finding of a scan."""
+    spans = {(f.span.file.path, f.span.start, f.span.end) for f in result.findings if f.rule in ("EF001", "EF002")}
+    found: set[str] = set()
+
+    def hit(span: object) -> bool:
+        return (span.file.path, span.start, span.end) in spans  # type: ignore[attr-defined]
+
+    for td in result.task_definitions:
+        for c in td.containers:
+            for entry in c.environment:
+                seen = view(entry.value)
+                if hit(entry.span) and seen.literal and seen.text:
+                    found.add(seen.text)
+            for _, value in c.plaintext_fields:
+                items = value.items if isinstance(value, Lst) else []
+                for arg in items:
+                    if isinstance(arg, Str) and arg.value and hit(arg.span):
+                        found.add(arg.value)
+                if isinstance(value, Obj):
+                    for item in value.items:
+                        seen = view_expr(item.value)
+                        if hit(item.span) and seen.literal and seen.text:
+                            found.add(seen.text)
+    return found
+
+
+def pieces(value: str) -> Iterator[str]:
+    """Every substring of 4+ characters (the preview shows 2)."""
+    n = len(value)
+    for size in range(MIN_PIECE, n + 1):
+        for start in range(0, n - size + 1):
+            yield value[start : start + size]
+
+
+# --------------------------------------------------------------------------- baseline
+
+_VOCABULARY: str | None = None
+
+
+def vocabulary() -> str:
+    """What ecsfix prints whatever the values: rule texts, every format's boilerplate, the kind of
+    every detected value (`value contains a Bearer credential`)."""
+    global _VOCABULARY
+    if _VOCABULARY is None:
+        parts = [f"{r.id} {r.name} {r.summary} {r.explain} {r.help_uri}" for r in RULES.values()]
+        for value in labelled.table().secret_values:
+            verdict = classify(None, value)
+            if verdict is not None:
+                parts.append(verdict.why)
+        _VOCABULARY = "\n".join(parts)
+    return _VOCABULARY
+
+
+def baseline(root: Path, secrets: set[str], boilerplate: str) -> str:
+    texts = []
+    for path in sorted(root.rglob("*")):
+        texts.append(str(path.relative_to(root)))
+        if path.is_file() and not path.is_symlink():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            for value in sorted(secrets, key=len, reverse=True):
+                for form in {value, json.dumps(value)[1:-1], json.dumps(json.dumps(value))[3:-3]}:
+                    text = text.replace(form, "\x00")
+            texts.append(text)
+    kinds = [v.why for v in (classify(None, value) for value in secrets) if v is not None]
+    return "\n".join(texts + kinds) + "\n" + vocabulary() + "\n" + boilerplate
+
+
+def leaks(output: str, secrets: set[str], base: str) -> list[str]:
+    """Secret pieces found in `output` that the baseline does not explain (never the piece itself in
+    the assertion message: a failing test must not print the secret either)."""
+    out: list[str] = []
+    for value in sorted(secrets):
+        data = value.encode("utf-8")
+        if any(h(data).hexdigest() in output for h in (hashlib.md5, hashlib.sha1, hashlib.sha256)):
+            out.append(f"a hash of a value starting {value[:2]!r}")
+    # SARIF partialFingerprints are sha256 digests (of rule|file|resource|container|name, checked
+    # above not to be a value's digest): random hex, where any 4 characters may occur by chance.
+    output = _DIGEST.sub("<digest>", output)
+    for value in sorted(secrets):
+        if len(value) < MIN_PIECE:
+            continue
+        if value in output and value not in base:
+            out.append(f"a whole value starting {value[:2]!r} ({len(value)} chars)")
+            continue
+        for piece in pieces(value):
+            if piece in output and piece not in base:
+                out.append(f"a {len(piece)}-character piece of a value starting {value[:2]!r}")
+                break
+    return out
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_all_formats(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                    cache: Path) -> dict[str, str]:
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ECSFIX_CACHE_DIR", str(cache))
+    outputs: dict[str, str] = {}
+    for fmt in FORMATS:
+        main(["scan", "--format", fmt, "."])
+        out, err = capsys.readouterr()
+        outputs[fmt] = out + "\n" + err
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def boilerplate(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Every format's fixed text, from a run over a fixture with no secret values at all."""
+    root = tmp_path_factory.mktemp("boilerplate")
+    (root / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "app" {\n  family = "app"\n'
+        "  container_definitions = jsonencode([{ name = \"app\", environment = [\n"
+        '    { name = "DB_PASSWORD", value = var.db_password },\n'
+        "    { name = \"API_TOKEN\", value = local.t },\n  ] }])\n}\n"
+        "locals {\n  t = var.x\n}\n", encoding="utf-8")
+    import subprocess
+    import sys
+
+    text = []
+    for fmt in FORMATS:
+        proc = subprocess.run([sys.executable, "-m", "ecsfix", "scan", "--format", fmt, "."], cwd=root,
+                              capture_output=True, text=True)
+        text.append(proc.stdout + proc.stderr)
+    return "\n".join(text)
+
+
+@pytest.mark.parametrize("directory", fixture_dirs(), ids=lambda d: str(d.relative_to(REPO)))
+def test_no_secret_value_in_any_output(directory: Path, tmp_path: Path, boilerplate: str,
+                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    result = scan([str(directory)], root=str(directory))
+    secrets = values_in_findings(result)
+    for path in directory.rglob("*"):
+        if path.is_file():
+            try:
+                secrets |= values_in_text(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, OSError):
+                pass
+    outputs = run_all_formats(directory, monkeypatch, capsys, tmp_path / "cache")
+    base = baseline(directory, secrets, boilerplate)
+    for fmt, output in outputs.items():
+        assert leaks(output, secrets, base) == [], fmt
+    assert not list(directory.rglob(".ecsfix_cache")), "a scan must not write a cache into the fixtures"
+    for cached in (tmp_path / "cache").rglob("*"):
+        if cached.is_file():
+            assert leaks(cached.read_bytes().decode("utf-8", "replace"), secrets, base) == [], cached
+
+
+def test_no_secret_value_in_any_output_of_the_labelled_table(
+    tmp_path: Path, boilerplate: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "labelled"
+    table = labelled.build(root)
+    secrets = set(table.secret_values)
+    secrets |= values_in_findings(scan([str(root)], root=str(root)))
+    for text in table.files.values():
+        secrets |= values_in_text(text)
+    assert len(secrets) >= 20
+    outputs = run_all_formats(root, monkeypatch, capsys, tmp_path / "cache")
+    assert "EF001" in outputs["text"] and "hu******" in outputs["text"]
+    base = baseline(root, secrets, boilerplate)
+    for fmt, output in outputs.items():
+        assert leaks(output, secrets, base) == [], fmt
+
+
+def test_bad_inputs_are_covered() -> None:
+    """The parse-error fixtures hold values this test must know about, or it checks nothing there."""
+    bad = REPO / "tests" / "fixtures" / "bad"
+    found: set[str] = set()
+    for path in bad.rglob("*"):
+        if path.is_file():
+            found |= values_in_text(path.read_text(encoding="utf-8"))
+    assert {"hunter2-EXAMPLE-heredoc", "hunter2-EXAMPLE-file-json", "hunter2-EXAMPLE-good"} <= found
+
+
+# --------------------------------------------------------------------------- the checker itself
+
+
+def test_the_leak_check_catches_leaks() -> None:
+    value = "sk_" + "live_" + "EXAMPLEabcdef0123456789"
+    base = "no value here"
+    assert leaks(f"preview {value[:2]}****** only", {value}, base) == []
+    assert leaks(f"DB={value}", {value}, base)
+    assert leaks(f"DB={value[5:11]}...", {value}, base)  # a 6-character piece
+    assert leaks("x" + value[-4:], {value}, base)
+    assert leaks("x" + value[-4:], {value}, base + value[-4:]) == []  # explained by the baseline
+    assert leaks(hashlib.sha256(value.encode()).hexdigest(), {value}, base)
+    assert values_in_text('{ name = "DB_PASSWORD", value = "hunter2" },') == {"hunter2"}
+    assert values_in_text('{"value": "hunter2",\n "name": "API_TOKEN"}') == {"hunter2"}
+    assert values_in_text('{ name = "LOG_LEVEL", value = "info" }') == set()
