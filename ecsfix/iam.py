@@ -474,9 +474,20 @@ def match_level(pattern: list[Tok], target: list[Tok]) -> int:
     bracket the expansion of a reference, so that the same reference on both sides matches whole
     and two different resources never match by accident of their unknown parts.
     """
+    if len(pattern) == 1 and pattern[0][0] == "*":
+        return YES
+    pend, tend = _closers(pattern), _closers(target)
+    if pattern and target and pattern[0][0] == "<" and target[0][0] == "<":
+        rel = _relation(pattern[0][1], target[0][1])
+        if rel == "same":  # the common case: the policy names the very reference the valueFrom uses
+            return match_level(pattern[pend[0] + 1:], target[tend[0] + 1:])
+        if rel == "distinct":
+            return NO
+    if all(t[0] == "L" for t in target) and all(p[0] in "L*?" for p in pattern):
+        regex = "".join(".*" if p[0] == "*" else "." if p[0] == "?" else re.escape(p[1]) for p in pattern)
+        return YES if re.fullmatch(regex, "".join(t[1] for t in target), re.S) else NO
     if len(pattern) * len(target) > 250_000:
         return OPAQUE
-    pend, tend = _closers(pattern), _closers(target)
     np_, nt = len(pattern), len(target)
     # best[i][j]: how surely pattern[i:] matches target[j:]. Every transition moves forward, so
     # the table fills from the ends (no recursion: ARNs can be long).
@@ -604,6 +615,9 @@ class IamModel:
         self._roles: dict[str, RolePolicies] = {}
         self._docs: dict[int, tuple[list[Statement], list[str]]] = {}
         self._tokens: dict[tuple[Text, str], list[Tok]] = {}
+        self.uses: dict[int, tuple[TaskDefinition, list[SecretUse]]] = {}
+        self._block_cache: dict[str, Block | None] = {}
+        self._block_lists: dict[tuple[str, str, str | None], list[Block]] = {}
 
     @classmethod
     def of(cls, module: Module | None, resolver: Resolver | None) -> IamModel:
@@ -679,22 +693,38 @@ class IamModel:
         return self.text(expr)
 
     def literal_attr(self, block: Block | None, name: str) -> str | None:
-        if block is None:
+        """An attribute's literal value as written (names, sources, types). References are not
+        followed: a name built from variables is not literal, and looking variables up would parse
+        files that nothing else needs."""
+        if block is None or name not in block.attributes:
             return None
-        return literal(self.text(block.attr(name))) if name in block.attributes else None
+        return literal(self.written(block.attr(name)))
 
     # ------------------------------------------------------------------ module lookups
-    def _blocks(self, kind: str, rtype: str) -> Iterator[Block]:
+    def blocks(self, kind: str, rtype: str, hint: str | None = None) -> list[Block]:
+        """Blocks of a type; with `hint`, only those whose text contains it are parsed at all.
+        Remembered per module: the rules ask for the same types again and again."""
         if self.module is None:
-            return iter(())
-        return (b for b in self.module.blocks(kind, rtype, hint=rtype) if len(b.labels) >= 2)
+            return []
+        key = (kind, rtype, hint)
+        if key not in self._block_lists:
+            self._block_lists[key] = [b for b in self.module.blocks(kind, rtype, hint=hint or rtype)
+                                      if len(b.labels) >= 2 and b.labels[0] == rtype]
+        return self._block_lists[key]
 
     def block_of(self, ident: Identity) -> Block | None:
         if self.module is None:
             return None
-        if ident.is_data:
-            return self.module.data(ident.type, ident.name)
-        return self.module.resource(ident.type, ident.name)
+        if ident.address not in self._block_cache:
+            kind = "data" if ident.is_data else "resource"
+            # the labels as usually written narrow the blocks parsed to (nearly) this one
+            found = next((b for b in self.blocks(kind, ident.type, f'"{ident.type}" "{ident.name}"')
+                          if b.labels[1] == ident.name), None)
+            if found is None:
+                found = self.module.data(ident.type, ident.name) if ident.is_data \
+                    else self.module.resource(ident.type, ident.name)
+            self._block_cache[ident.address] = found
+        return self._block_cache[ident.address]
 
     def secret_block(self, vf: ValueFrom) -> Block | None:
         """The `aws_secretsmanager_secret` / `aws_ssm_parameter` of this module a valueFrom names."""
@@ -717,13 +747,13 @@ class IamModel:
             return None
         if vf.service == "ssm":
             name = lit.split(":parameter", 1)[1] if lit.startswith("arn:") and ":parameter" in lit else lit
-            for b in self._blocks("resource", "aws_ssm_parameter"):
+            for b in self.blocks("resource", "aws_ssm_parameter"):
                 pname = self.literal_attr(b, "name")
                 if pname is not None and pname.lstrip("/") == name.lstrip("/"):
                     return b
         elif vf.service == "secretsmanager" and ":secret:" in lit:
             name = _SUFFIX_RE.sub("", lit.split(":secret:", 1)[1])
-            for b in self._blocks("resource", "aws_secretsmanager_secret"):
+            for b in self.blocks("resource", "aws_secretsmanager_secret"):
                 if self.literal_attr(b, "name") == name:
                     return b
         return None
@@ -771,9 +801,9 @@ class IamModel:
         if block is None:
             return None
         if attr in block.attributes:
-            return self._holes(self.text(block.attr(attr)))
+            return self._holes(self.written(block.attr(attr)))
         if f"{attr}_prefix" in block.attributes:
-            return self._holes(self.text(block.attr(f"{attr}_prefix"))) + (ANY,)
+            return self._holes(self.written(block.attr(f"{attr}_prefix"))) + (ANY,)
         return None
 
     @staticmethod
@@ -831,7 +861,7 @@ class IamModel:
             if lit is not None and ":role/" in lit:
                 name = lit.rsplit("/", 1)[-1]
                 ref.names.add(name)
-                for b in self._blocks("resource", "aws_iam_role"):
+                for b in self.blocks("resource", "aws_iam_role"):
                     if self.literal_attr(b, "name") == name:
                         ref.block = b
                         break
@@ -876,23 +906,23 @@ class IamModel:
                 rp.exclusive = True
                 for text, _ in self.texts(block.attr("managed_policy_arns")):
                     self._add_policy_arn(rp, text, f"{role.address} managed_policy_arns")
-        for b in self._blocks("resource", "aws_iam_role_policy"):
+        for b in self.blocks("resource", "aws_iam_role_policy"):
             if self._names_role(role, b.attr("role")):
                 self._add_document(rp, b.attr("policy"), f"aws_iam_role_policy.{b.labels[1]}")
-        for b in self._blocks("resource", "aws_iam_role_policy_attachment"):
+        for b in self.blocks("resource", "aws_iam_role_policy_attachment"):
             if self._names_role(role, b.attr("role")):
                 for text in self._policy_arns(b, "policy_arn"):
                     self._add_policy_arn(rp, text, f"aws_iam_role_policy_attachment.{b.labels[1]}")
-        for b in self._blocks("resource", "aws_iam_policy_attachment"):
+        for b in self.blocks("resource", "aws_iam_policy_attachment"):
             if self._names_role(role, b.attr("roles")):
                 for text in self._policy_arns(b, "policy_arn"):
                     self._add_policy_arn(rp, text, f"aws_iam_policy_attachment.{b.labels[1]}")
-        for b in self._blocks("resource", "aws_iam_role_policy_attachments_exclusive"):
+        for b in self.blocks("resource", "aws_iam_role_policy_attachments_exclusive"):
             if self._names_role(role, b.attr("role_name")):
                 rp.exclusive = True
                 for text, _ in self.texts(b.attr("policy_arns")):
                     self._add_policy_arn(rp, text, f"aws_iam_role_policy_attachments_exclusive.{b.labels[1]}")
-        for b in self._blocks("resource", "aws_iam_role_policies_exclusive"):
+        for b in self.blocks("resource", "aws_iam_role_policies_exclusive"):
             if self._names_role(role, b.attr("role_name")):
                 rp.exclusive = True
         return rp
@@ -934,7 +964,7 @@ class IamModel:
         lit = literal(text)
         if lit is not None and ":policy/" in lit:
             name = lit.rsplit("/", 1)[-1]
-            for b in self._blocks("resource", "aws_iam_policy"):
+            for b in self.blocks("resource", "aws_iam_policy"):
                 if self.literal_attr(b, "name") == name:
                     self._add_document(rp, b.attr("policy"), f"aws_iam_policy.{b.labels[1]}")
                     return
@@ -1066,16 +1096,17 @@ class IamModel:
                                         address, sub.span, principals))
         return statements, unknown
 
-    def all_documents(self) -> Iterator[tuple[str, list[Statement]]]:
-        """Every policy document written in this module (for checks on the policies themselves)."""
+    def all_documents(self, hint: str | None = None) -> Iterator[tuple[str, list[Statement]]]:
+        """Every policy document written in this module (for checks on the policies themselves);
+        with `hint`, only the blocks whose text contains it."""
         for rtype in ("aws_iam_role_policy", "aws_iam_policy"):
-            for b in self._blocks("resource", rtype):
+            for b in self.blocks("resource", rtype, hint):
                 yield f"{rtype}.{b.labels[1]}", self._own_statements(b.attr("policy"), f"{rtype}.{b.labels[1]}")
-        for b in self._blocks("resource", "aws_iam_role"):
+        for b in self.blocks("resource", "aws_iam_role", hint):
             for inline in (x for x in b.blocks if x.type == "inline_policy"):
                 address = f"aws_iam_role.{b.labels[1]}"
                 yield address, self._own_statements(inline.attr("policy"), address)
-        for b in self._blocks("data", "aws_iam_policy_document"):
+        for b in self.blocks("data", "aws_iam_policy_document", hint):
             address = f"data.aws_iam_policy_document.{b.labels[1]}"
             yield address, [s for s in self.policy_document_block(b, address, 99)[0] if s.origin == address]
 
@@ -1172,7 +1203,7 @@ class IamModel:
         docs: list[tuple[Expr | None, str]] = []
         if block is not None and "policy" in block.attributes:
             docs.append((block.attr("policy"), key.identity.address))
-        for b in self._blocks("resource", "aws_kms_key_policy"):
+        for b in self.blocks("resource", "aws_kms_key_policy"):
             if self._names_key(key, b.attr("key_id")):
                 docs.append((b.attr("policy"), f"aws_kms_key_policy.{b.labels[1]}"))
         for expr, origin in docs:
@@ -1182,7 +1213,7 @@ class IamModel:
                 act = max((action_level(a, action) for a in st.actions), default=NO)
                 if (_invert(act) if st.not_action else act) >= LIKELY and any(self._is_role(role, p) for p in st.principals):
                     return st
-        for b in self._blocks("resource", "aws_kms_grant"):
+        for b in self.blocks("resource", "aws_kms_grant"):
             ops = [literal(t) for t, _ in self.texts(b.attr("operations"))]
             if "Decrypt" in ops and self._names_key(key, b.attr("key_id")) \
                     and any(self._is_role(role, t) for t, _ in self.texts(b.attr("grantee_principal"))):
@@ -1224,6 +1255,14 @@ class SecretUse:
 
 
 def secret_uses(td: TaskDefinition, model: IamModel) -> list[SecretUse]:
+    """Every secret the task's containers pull (computed once per task definition)."""
+    cached = model.uses.get(id(td))
+    if cached is None or cached[0] is not td:
+        cached = model.uses[id(td)] = (td, _secret_uses(td, model))
+    return cached[1]
+
+
+def _secret_uses(td: TaskDefinition, model: IamModel) -> list[SecretUse]:
     # `templatefile()` definitions: `${secret_arn}` in the template means the template variable
     scope = model.resolve(td.block.attr("container_definitions"))[1] if td.block is not None else None
     uses: list[SecretUse] = []

@@ -313,6 +313,42 @@ def jsonencode_multiline(t: Table) -> None:
             }
           ])
         }
+
+        # JSON written as HCL: quoted keys, colons, comments inside
+        resource "aws_ecs_task_definition" "legacy_reports" {
+          family = "legacy-reports"
+          container_definitions = jsonencode(
+          [
+            {
+              "name": "legacy-reports",
+              "essential": true,
+              "environment": [
+    """)
+    d.entry("""
+                {
+                  "name": "REPORTS_DB_PASSWORD",
+                  # still plaintext, whatever the syntax
+                  "value": "${var.reports_db_password}"
+                },
+    """, "REPORTS_DB_PASSWORD", True)
+    d.entry("""
+                {
+                  "name": "REPORTS_DB_HOST",
+                  "value": "${aws_db_instance.reports.address}"
+                }
+    """, "REPORTS_DB_HOST", False)
+    d.add("""
+              ],
+              "portMappings": [
+                {
+                  "containerPort": 80,
+                  # dynamic host port
+                  "hostPort": 0
+                }
+              ]
+            }
+          ])
+        }
     """).add(EXEC_ROLE)
 
 
@@ -355,6 +391,7 @@ def heredoc_eof(t: Table) -> None:
             "image": "${var.image}",
             "cpu": 256,
             "memory": 512,
+            "memoryReservation": ${var.memory_reservation},
             "essential": true,
             "environment": [
     """)

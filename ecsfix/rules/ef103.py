@@ -47,7 +47,9 @@ def check_policies(ctx: RuleContext) -> Iterator[Finding]:
     if not any(secret_uses(td, model) for td in ctx.task_definitions):
         return  # policies are read only in modules whose tasks pull secrets (keeps scans lazy)
     seen: set[int] = set()
-    for address, statements in model.all_documents():
+    # A policy that grants the `:json-key::` form names the secret, so its block mentions
+    # `secretsmanager`; blocks that do not are not even parsed.
+    for address, statements in model.all_documents(hint="secretsmanager"):
         for st in statements:
             if not reads_secrets(st):
                 continue

@@ -8,6 +8,7 @@ managed in another configuration: the warning says how to suppress it then.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from .base import RuleContext
 
 VPC_MODULE = "terraform-aws-modules/vpc/aws"
 VPC_MODULE_GIT = "terraform-aws-modules/terraform-aws-vpc"
+VPC_ID_VAR = re.compile(r'^\s*variable\s+"?vpc_id"?\s*\{', re.M)
 
 
 @dataclass
@@ -36,9 +38,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not any(secret_uses(td, model) for td in ctx.task_definitions):
         return  # nothing pulled at start: no need to parse the services
     network: Network | None = None
-    for service in module.blocks("resource", "aws_ecs_service", hint="aws_ecs_service"):
-        if len(service.labels) < 2:
-            continue
+    for service in model.blocks("resource", "aws_ecs_service"):
         td = task_definition_of(model, service, ctx.task_definitions)
         if td is None:
             continue
@@ -88,15 +88,15 @@ def network_of(model: IamModel) -> Network:
     net = Network()
     module = model.module
     assert module is not None
-    for b in module.blocks("resource", "aws_nat_gateway", hint="aws_nat_gateway"):
+    for b in model.blocks("resource", "aws_nat_gateway"):
         net.nat = net.nat or f"aws_nat_gateway.{b.labels[1]}"
     for rtype in ("aws_route", "aws_route_table"):
-        for b in module.blocks("resource", rtype, hint="nat_gateway_id"):
+        for b in model.blocks("resource", rtype, hint="nat_gateway_id"):
             routes = [b, *(r for r in b.blocks if r.type == "route")]
             if any("nat_gateway_id" in r.attributes for r in routes):
                 net.nat = net.nat or f"{rtype}.{b.labels[1]} (route to a NAT gateway)"
     for kind in ("resource", "data"):
-        for b in module.blocks(kind, "aws_vpc_endpoint", hint="aws_vpc_endpoint"):
+        for b in model.blocks(kind, "aws_vpc_endpoint"):
             services = endpoint_services(model, b)
             if services is None:
                 net.unknown = net.unknown or f"aws_vpc_endpoint.{b.labels[1]} has a service name not known statically"
@@ -130,7 +130,9 @@ def network_of(model: IamModel) -> Network:
 
 def endpoint_services(model: IamModel, endpoint: Block) -> set[str] | None:
     """The services (`secretsmanager`, `ssm`, ...) an endpoint block serves; None when unknown."""
-    text = model.text(endpoint.attr("service_name"))
+    text = model.written(endpoint.attr("service_name"))  # `com.amazonaws.${var.region}.secretsmanager`
+    if text and not isinstance(text[-1], str):
+        text = model.text(endpoint.attr("service_name"))
     tail = text[-1] if text else None
     if isinstance(tail, str):
         return {tail.rsplit(".", 1)[-1]}
@@ -163,9 +165,10 @@ def endpoint_services(model: IamModel, endpoint: Block) -> set[str] | None:
 
 def message(model: IamModel, td: TaskDefinition, config: Block, explicit: bool, missing: list[str]) -> str:
     subnets = config.attr("subnets")
-    subnet_text = model.text(subnets) if subnets is not None else ()
+    subnet_text = model.written(subnets) if subnets is not None else ()
     subnet_expr = subnets.span.text if subnets is not None else "<private subnet ids>"
-    vpc = "var.vpc_id" if model.module is not None and model.module.variable("vpc_id") is not None else "<vpc id>"
+    declared = model.module is not None and any(VPC_ID_VAR.search(f.text) for f in model.module.hcl_files())
+    vpc = "var.vpc_id" if declared else "<vpc id>"
     first = missing[0]
     names = " / ".join(f"com.amazonaws.<region>.{m}" for m in missing)
     via = ""
