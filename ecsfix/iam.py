@@ -204,6 +204,18 @@ def _normalize(source: str) -> str:
     return re.sub(r"\s+", "", source)
 
 
+def _json_template(text: str) -> list[Piece]:
+    """Strings in `.tf.json` files are templates: `"${aws_iam_role.exec.arn}"` is a reference."""
+    out: list[Piece] = []
+    pos = 0
+    for m in re.finditer(r"\$\{([^{}]+)\}", text):
+        out.append(text[pos : m.start()])
+        out.append(Sym(_normalize(m.group(1))))
+        pos = m.end()
+    out.append(text[pos:])
+    return out
+
+
 def sym_of_other(expr: Other) -> Sym:
     """Splats (`aws_x.y[*].arn`, `values(aws_x.y)[*].arn`, `[for s in aws_x.y : s.arn]`) name every
     instance of a resource; anything else is an opaque expression."""
@@ -603,6 +615,9 @@ class KeyRef:
     identity: Identity | None = None
 
 
+_MAX_DEPTH = 16
+_FAMILIES = ("aws_iam_", "aws_kms_", "aws_secretsmanager_", "aws_ssm_", "aws_vpc_endpoint", "aws_route")
+
 _CACHE: weakref.WeakKeyDictionary[object, IamModel] = weakref.WeakKeyDictionary()
 
 
@@ -617,7 +632,7 @@ class IamModel:
         self._tokens: dict[tuple[Text, str], list[Tok]] = {}
         self.uses: dict[int, tuple[TaskDefinition, list[SecretUse]]] = {}
         self._block_cache: dict[str, Block | None] = {}
-        self._block_lists: dict[tuple[str, str, str | None], list[Block]] = {}
+        self._block_lists: dict[tuple[str, str], list[Block]] = {}
 
     @classmethod
     def of(cls, module: Module | None, resolver: Resolver | None) -> IamModel:
@@ -638,7 +653,7 @@ class IamModel:
         except EcsfixError:  # invalid JSON in a heredoc or file: reported by the scan, unknown here
             return Other(expr.span, "invalid JSON"), scope
 
-    def texts(self, expr: Expr | None, scope: Scope | None = None) -> list[tuple[Text, Span | None]]:
+    def texts(self, expr: Expr | None, scope: Scope | None = None, depth: int = 0) -> list[tuple[Text, Span | None]]:
         """The strings a value (an IAM string or a list of them) stands for, each with its span.
         Whatever cannot be followed becomes an opaque `Sym`, never a silent gap."""
         if expr is None:
@@ -646,31 +661,36 @@ class IamModel:
         resolved, rscope = self.resolve(expr, scope)
         if resolved is None:
             return []
+        if depth > _MAX_DEPTH:  # a reference cycle (invalid Terraform): never loop
+            return [((Sym(_normalize(expr.span.text)),), expr.span)]
         if isinstance(resolved, Lst):
             out: list[tuple[Text, Span | None]] = []
             for item in resolved.items:
-                out.extend(self.texts(item, rscope))
+                out.extend(self.texts(item, rscope, depth + 1))
             return out
         if isinstance(resolved, Call) and resolved.name in ("flatten", "distinct", "compact", "toset", "tolist", "sort", "concat"):
             out = []
             for arg in resolved.args:
-                out.extend(self.texts(arg, rscope))
+                out.extend(self.texts(arg, rscope, depth + 1))
             return out
-        return [(self.text(resolved, rscope), expr.span)]
+        return [(self.text(resolved, rscope, depth + 1), expr.span)]
 
-    def text(self, expr: Expr | None, scope: Scope | None = None) -> Text:
+    def text(self, expr: Expr | None, scope: Scope | None = None, depth: int = 0) -> Text:
         resolved, rscope = self.resolve(expr, scope)
         if resolved is None:
             return ()
+        if depth > _MAX_DEPTH:  # a reference cycle (invalid Terraform): never loop
+            return (Sym(_normalize(resolved.span.text)),)
         if isinstance(resolved, Str):
             out: list[Piece] = []
+            tf_json = resolved.span.file.path.endswith(".tf.json")
             for part in resolved.parts:
                 if isinstance(part, str):
-                    out.append(part)
+                    out.extend(_json_template(part) if tf_json and "${" in part else [part])
                 elif part.expr is None:
                     out.append(Sym(_normalize(part.source)))
                 else:
-                    out.extend(self.text(part.expr, rscope))
+                    out.extend(self.text(part.expr, rscope, depth + 1))
             return _merge(out)
         if isinstance(resolved, Ref):
             return (Sym(_normalize(resolved.source)),)
@@ -706,20 +726,20 @@ class IamModel:
         Remembered per module: the rules ask for the same types again and again."""
         if self.module is None:
             return []
-        key = (kind, rtype, hint)
+        if hint is None:  # one lookup per family (`aws_iam_*`): each lookup scans every file
+            family = next((f for f in _FAMILIES if rtype.startswith(f)), rtype)
+            return [b for b in self.blocks(kind, "", family) if b.labels[0] == rtype]
+        key = (kind, hint)
         if key not in self._block_lists:
-            self._block_lists[key] = [b for b in self.module.blocks(kind, rtype, hint=hint or rtype)
-                                      if len(b.labels) >= 2 and b.labels[0] == rtype]
-        return self._block_lists[key]
+            self._block_lists[key] = [b for b in self.module.blocks(kind, hint=hint) if len(b.labels) >= 2]
+        return [b for b in self._block_lists[key] if not rtype or b.labels[0] == rtype]
 
     def block_of(self, ident: Identity) -> Block | None:
         if self.module is None:
             return None
         if ident.address not in self._block_cache:
             kind = "data" if ident.is_data else "resource"
-            # the labels as usually written narrow the blocks parsed to (nearly) this one
-            found = next((b for b in self.blocks(kind, ident.type, f'"{ident.type}" "{ident.name}"')
-                          if b.labels[1] == ident.name), None)
+            found = next((b for b in self.blocks(kind, ident.type) if b.labels[1] == ident.name), None)
             if found is None:
                 found = self.module.data(ident.type, ident.name) if ident.is_data \
                     else self.module.resource(ident.type, ident.name)
@@ -772,9 +792,11 @@ class IamModel:
             if block is not None and ident.is_data and "arn" in block.attributes:
                 return self._holes(self.text(block.attr("arn")))
             name = self._name_text(block, "name")
-            if block is not None and ident.is_data and name is not None:
-                return ("arn:", PARTITION, ":secretsmanager:", REGION, ":", ACCOUNT, ":secret:", *name, "-", SUFFIX)
-            return ("arn:", PARTITION, ":secretsmanager:", REGION, ":", ACCOUNT, ":secret:", *(name if name is not None else (ANY,)), *(("-", SUFFIX) if name is not None else ()))
+            if name is None:
+                name = (ANY,)
+            elif not isinstance(name[-1], Hole):
+                name = (*name, "-", SUFFIX)  # the random suffix Secrets Manager appends to a fixed name
+            return ("arn:", PARTITION, ":secretsmanager:", REGION, ":", ACCOUNT, ":secret:", *name)
         if ident.type == "aws_ssm_parameter":
             name = self._name_text(block, "name") or (ANY,)
             slash = "" if name and isinstance(name[0], str) and name[0].startswith("/") else "/"
@@ -802,7 +824,7 @@ class IamModel:
             return None
         if attr in block.attributes:
             return self._holes(self.written(block.attr(attr)))
-        if f"{attr}_prefix" in block.attributes:
+        if f"{attr}_prefix" in block.attributes:  # Terraform appends a unique id (Secrets Manager its suffix)
             return self._holes(self.written(block.attr(f"{attr}_prefix"))) + (ANY,)
         return None
 
@@ -852,10 +874,12 @@ class IamModel:
                 name = self.literal_attr(self.block_of(ident), "name")
                 if name:
                     ref.names.add(name)
-            else:
+            elif re.fullmatch(r'[A-Za-z_][\w-]*(?:\.[\w-]+|\[[^\[\]]*\])*', text[0].source):
                 root = text[0].source.split(".", 1)[0]
                 what = {"var": "the variable", "module": "the module output", "local": "the local value"}.get(root, "")
                 ref.outside = f"the role comes from {what + ' ' if what else ''}{text[0].source}"
+            else:
+                ref.outside = "the role is chosen by an expression that is not known statically"
         else:
             lit = literal(text)
             if lit is not None and ":role/" in lit:

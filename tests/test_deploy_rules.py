@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecsfix.iam import (
     LIKELY,
@@ -282,6 +284,33 @@ def test_template_policy_on_another_secret_is_found(tmp_path: Path) -> None:
     assert 'allows it only on "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/wiki/search-*"' in finding.message
 
 
+def test_tf_json_strings_are_templates(tmp_path: Path) -> None:
+    """In `.tf.json`, `"${aws_iam_role.execution.arn}"` is a reference, also inside the JSON string
+    of `container_definitions`."""
+    main = (FIXTURES / "json-key-without-colons" / "main.tf").read_text(encoding="utf-8")
+    main = main[: main.index('resource "aws_ecs_task_definition"')]
+    (tmp_path / "main.tf").write_text(main, encoding="utf-8")
+    containers = ('[{\\"name\\":\\"catalog\\",\\"image\\":\\"catalog:7\\",\\"secrets\\":['
+                  '{\\"name\\":\\"DB_PASSWORD\\",\\"valueFrom\\":\\"${aws_secretsmanager_secret.db.arn}:password\\"},'
+                  '{\\"name\\":\\"DB_USER\\",\\"valueFrom\\":\\"${aws_secretsmanager_secret.db.arn}:username::\\"}]}]')
+    (tmp_path / "ecs.tf.json").write_text(
+        '{"resource": {"aws_ecs_task_definition": {"catalog": {\n'
+        '  "family": "catalog",\n'
+        '  "execution_role_arn": "${aws_iam_role.execution.arn}",\n'
+        f'  "container_definitions": "{containers}"\n'
+        "}}}}\n", encoding="utf-8")
+    result = scan_dir(tmp_path)
+    assert result.errors == []
+    assert [(f.rule, f.name) for f in result.findings] == [("EF103", "DB_PASSWORD")]
+    assert result.findings[0].message.endswith("write `${aws_secretsmanager_secret.db.arn}:password::`")
+    # the role is the module's: without its policy, reading the secret is a certain failure
+    (tmp_path / "main.tf").write_text(main[: main.index('resource "aws_iam_role_policy"')], encoding="utf-8")
+    result = scan_dir(tmp_path)
+    ef102 = [f for f in result.findings if f.rule == "EF102"]
+    assert [(f.severity, f.name) for f in ef102] == [("high", "DB_PASSWORD")]
+    assert "execution role aws_iam_role.execution has no statement" in ef102[0].message
+
+
 # --------------------------------------------------------------------------- valueFrom
 
 ARN = Sym("aws_secretsmanager_secret.db.arn")
@@ -446,3 +475,31 @@ def test_scan_of_all_fixtures_runs_without_errors() -> None:
     assert result.errors == []
     assert {f.rule for f in result.findings} == {"EF101", "EF102", "EF103", "EF104", "EF105"}
     assert not any(f.rule.startswith("EF00") for f in result.findings)
+
+
+# --------------------------------------------------------------------------- never crash
+
+PIECES = st.one_of(
+    st.sampled_from(["arn:", "aws", ":", "::", "secretsmanager", "ssm", "secret:", "parameter/", "/", "prod/db",
+                     "-AbCdEf", "*", "?", "password", "AWSCURRENT", "", "${", "}"]),
+    st.sampled_from([ARN, Sym("var.x"), Sym("aws_ssm_parameter.p.name"), Sym("aws_kms_key.k.arn"),
+                     Sym("aws_secretsmanager_secret.db[*].arn"), Sym("local.y[0]"), SUFFIX]),
+)
+
+
+@given(st.lists(PIECES, max_size=12))
+def test_value_from_parsing_never_crashes(pieces: list) -> None:  # type: ignore[type-arg]
+    text = tuple(pieces)
+    vf = parse_value_from(text)
+    if vf.problem is not None:
+        assert vf.fix is None or vf.fix.count("`") % 2 == 0
+    show(vf.iam_resource())
+
+
+@given(st.lists(PIECES, max_size=10), st.lists(PIECES, max_size=10))
+def test_matching_never_crashes_and_is_reflexive_on_literals(pattern: list, target: list) -> None:  # type: ignore[type-arg]
+    model = IamModel(None, None)
+    level = match_level(model.tokens(tuple(pattern), "p"), model.tokens(tuple(target), "t"))
+    assert level in (NO, OPAQUE, LIKELY, YES)
+    literal_target = "".join(p for p in target if isinstance(p, str)).replace("*", "").replace("?", "")
+    assert match_level(model.tokens((literal_target,), "p"), model.tokens((literal_target,), "t")) == YES

@@ -126,7 +126,14 @@ Fix:
         Statement = [{ Effect = "Allow", Action = ["secretsmanager:GetSecretValue"],
                        Resource = [aws_secretsmanager_secret.app.arn] }]
       })
-    }""",
+    }
+
+ecsfix reads the policies attached to the role in the same module (`aws_iam_role_policy`,
+attachments of `aws_iam_policy`, `inline_policy` blocks, `managed_policy_arns`, policy
+documents as `jsonencode`, heredoc, file or `data "aws_iam_policy_document"`) and evaluates them
+as IAM does: wildcards in actions and resources, an explicit Deny overriding any Allow. A role
+defined elsewhere (a variable, a data source, a literal ARN) cannot be verified: that is shown
+as an info finding ("cannot verify"), which never changes the exit code.""",
     ),
     Rule(
         "EF103",
@@ -170,7 +177,12 @@ gateway or a `com.amazonaws.<region>.secretsmanager` interface VPC endpoint (`ss
 Parameter Store, `kms` for customer managed keys). Without either, tasks fail at start with
 `ResourceInitializationError ... dial tcp ...:443: i/o timeout` or `context deadline exceeded`.
 
-Fix (when the network is managed elsewhere, suppress this warning):
+The warning is about this configuration only: when the subnets come from a variable and the NAT
+gateway or endpoints are managed in another configuration, suppress it where it is reported
+(the `assign_public_ip` line, or `network_configuration` when that is not set):
+`# ecsfix:ignore EF105 NAT in the network stack`.
+
+Fix:
     resource "aws_vpc_endpoint" "secretsmanager" {
       vpc_id              = aws_vpc.main.id
       service_name        = "com.amazonaws.${data.aws_region.current.name}.secretsmanager"
