@@ -187,7 +187,12 @@ class _Converter:
         kids = _children(node)
         ident = kids[0]
         value = self.expr(kids[-1])
-        return Attribute(self.text(ident), value, self.span(node), self.span(ident))
+        name_span = self.span(ident)
+        # python-hcl2 gives some keyword-like identifiers (`for_each`) the whole attribute's extent
+        m = re.match(r"[^\s=]+", name_span.text)
+        if m and m.end() != len(name_span.text):
+            name_span = Span(self.src, name_span.start, name_span.start + m.end())
+        return Attribute(name_span.text, value, self.span(node), name_span)
 
     def expr(self, node: Any) -> Expr:
         n = _name(node)
