@@ -1,0 +1,325 @@
+"""`ecsfix rewrite` over every input form and role case: the seven output properties (SPEC §5).
+
+Property 5 (terraform console before/after) lives in tests/test_rewrite_console.py; the others are
+checked here for every fixture directory under tests/fixtures/rewrite, multi-file forms included
+(`file()` and `templatefile()` edit the JSON file and the call).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ecsfix.hclparse import parse_file
+from ecsfix.model import SourceFile
+from ecsfix.rewrite.common import Options
+from ecsfix.rewrite.engine import FileChange, RewriteResult, rewrite, write_change
+from ecsfix.scan import scan
+
+from .tf import require_terraform
+
+FIXTURES = Path(__file__).parent / "fixtures" / "rewrite"
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "rewrite_forms"
+
+
+@dataclass(frozen=True)
+class Case:
+    fixture: str
+    form: str
+    moved: tuple[str, ...]
+    literals: tuple[str, ...] = ()  # fake secret literals that must vanish from every output file
+    kept: tuple[str, ...] = ()  # entries that must stay in `environment`
+    role: str = "aws_iam_role.exec.id"  # the `role =` the generated policy must carry
+
+
+CASES = [
+    # the first slice (jsonencode), also covered by tests/test_rewrite.py
+    Case("single_line", "jsonencode", ("DB_PASSWORD",), ("hunter2",), ("LOG_LEVEL",)),
+    Case("multi_line", "jsonencode", ("AWS_ACCESS_KEY_ID",), ("AKIAIOSFODNN7EXAMPLE",), ("PORT",),
+         role="aws_iam_role.api_exec.id"),
+    Case("comment_inside", "jsonencode", ("DATABASE_PASSWORD",), ("hunter2",), ("QUEUE_NAME",)),
+    Case("existing_secrets", "jsonencode", ("STRIPE_SECRET_KEY",), (), ("REGION",)),
+    Case("all_moved", "jsonencode", ("DB_PASSWORD", "API_SECRET"), ("hunter2",)),
+    Case("variable_value", "jsonencode", ("DB_PASSWORD", "API_TOKEN"), (), ("MODE",), role="aws_iam_role.svc_exec.id"),
+    Case("inline_lists", "jsonencode", ("DB_PASSWORD", "API_KEY"), ("hunter2",), ("LOG_LEVEL",)),
+    Case("crlf", "jsonencode", ("DB_PASSWORD",), ("hunter2",), ("LOG_LEVEL",)),
+    # every other form
+    Case("heredoc_eof", "heredoc <<EOF", ("DB_PASSWORD", "API_TOKEN"), ("hunter2",), ("QUEUE_NAME",)),
+    Case("heredoc_trim", "heredoc <<-EOT", ("STRIPE_SECRET_KEY",), ("sk_test_EXAMPLE0000000000000000",),
+         role="data.aws_iam_role.exec.name"),
+    Case("file_json", "file()", ("JWT_SECRET",), ("hunter2-jwt",), ("PORT",), role='"api-exec"'),
+    Case("templatefile_vars", "templatefile()", ("GITHUB_TOKEN", "WEBHOOK_SECRET"), ("hunter2-hook",),
+         ("LOG_LEVEL",), role='regex("[^/]+$", var.execution_role_arn)'),
+    Case("locals_env", "environment = local.x", ("SECRET_KEY_BASE", "SMTP_PASSWORD"), ("hunter2",), ("RAILS_ENV",)),
+    Case("locals_containers", "jsonencode(local.x)", ("DATADOG_API_KEY",), (), ("LOG_LEVEL",)),
+    Case("for_each", "for_each", ("TENANT_API_KEY",), (), ("TENANT",)),
+    Case("count", "count", ("REDIS_PASSWORD",), (), ("SHARD",)),
+    Case("write_only", "write-only value", ("DB_PASSWORD",)),
+    Case("realign_all_moved", "= re-alignment", ("DB_PASSWORD",)),
+    Case("bom_no_newline", "BOM, no final newline", ("DB_PASSWORD",)),
+]
+IDS = [c.fixture for c in CASES]
+
+
+def test_every_fixture_has_a_case() -> None:
+    assert {p.name for p in FIXTURES.iterdir() if p.is_dir()} == set(IDS)
+
+
+def _copy(case: Case, tmp_path: Path) -> Path:
+    dst = tmp_path / case.fixture
+    shutil.copytree(FIXTURES / case.fixture, dst)
+    return dst
+
+
+def _run(directory: Path, **options: object) -> RewriteResult:
+    result = rewrite([str(directory)], options=Options(**options))  # type: ignore[arg-type]
+    assert not result.errors, result.errors
+    assert result.changes, result.notes
+    return result
+
+
+def _fmt_check(text: str) -> int:
+    tf = require_terraform()
+    env = dict(os.environ, TF_CLI_CONFIG_FILE="/dev/null")
+    proc = subprocess.run([tf, "fmt", "-check", "-"], input=text.encode(), env=env, capture_output=True, check=False)
+    return proc.returncode
+
+
+def _json_parses(text: str) -> None:
+    # a templatefile() template: interpolations live inside JSON strings here
+    json.loads(re.sub(r"\$\{[^}]*\}", "x", text))
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_bytes_outside_edited_spans_unchanged(case: Case, tmp_path: Path) -> None:
+    directory = _copy(case, tmp_path)
+    before = scan([str(directory)])
+    allowed: dict[str, list[tuple[int, int]]] = {}
+    for td in before.task_definitions:
+        if td.block is None:
+            continue
+        allowed.setdefault(td.block.file.path, []).append((td.block.span.start, td.block.span.end))
+        for c in td.containers:
+            for expr in (c.obj, c.environment_expr):
+                if expr is not None:
+                    allowed.setdefault(expr.span.file.path, []).append((expr.span.start, expr.span.end))
+            for e in c.environment:  # entries of a list in `locals`
+                allowed.setdefault(e.span.file.path, []).append((e.span.start, e.span.end))
+    for change in _run(directory).changes:
+        spans = allowed[change.path]
+        ops = difflib.SequenceMatcher(None, change.original, change.new, autojunk=False).get_opcodes()
+        for tag, i1, i2, _, _ in ops:
+            if tag == "equal":
+                continue
+            # the locals list itself may grow/shrink: allow the whole line range of edited spans
+            # (a pure insertion right after a span may be aligned by difflib after its newline)
+            slack = 2 if i1 == i2 else 0
+            assert any(s <= i1 and i2 <= e + slack for s, e in spans) or _in_locals_list(change, i1, i2), (
+                f"{change.display}: bytes {i1}..{i2} changed outside the edited spans: "
+                f"{change.original[max(0, i1 - 20):i2 + 20]!r}"
+            )
+
+
+def _in_locals_list(change: FileChange, i1: int, i2: int) -> bool:
+    # a `locals { x = [ ... ] }` list whose entries moved: the change stays between its brackets
+    text = change.original
+    start = text.rfind("= [", 0, i1)
+    end = text.find("\n  ]", i2)
+    return start != -1 and end != -1 and "locals {" in text[:start]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_output_parses_and_fmt_clean_stays_clean(case: Case, tmp_path: Path) -> None:
+    for change in _run(_copy(case, tmp_path)).changes:
+        if change.path.endswith(".tf"):
+            blocks = parse_file(SourceFile(path=change.path, display=change.display, text=change.new))
+            assert blocks
+            if _fmt_check(change.original) == 0:
+                assert _fmt_check(change.new) == 0, change.new
+        else:
+            _json_parses(change.new)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_generated_wiring(case: Case, tmp_path: Path) -> None:
+    result = _run(_copy(case, tmp_path))
+    tf = "".join(c.new for c in result.changes if c.path.endswith(".tf"))
+    blocks = [b for c in result.changes if c.path.endswith(".tf")
+              for b in parse_file(SourceFile(path=c.path, display=c.display, text=c.new))]
+    old = "".join(c.original for c in result.changes if c.path.endswith(".tf"))
+    generated = [b for b in blocks if b.type == "resource" and f'"{b.labels[1]}"' not in old]
+    types = sorted(b.labels[0] for b in generated)
+    assert types == ["aws_iam_role_policy", "aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
+    policy = next(b for b in generated if b.labels[0] == "aws_iam_role_policy")
+    assert policy.attributes["role"].value.span.text == case.role
+    assert "secretsmanager:GetSecretValue" in policy.span.text
+    assert sorted(m.name for m in result.moved) == sorted(case.moved)
+    for name in case.moved:
+        assert re.search(rf':{name}::"', "".join(c.new for c in result.changes)), name
+    assert "# Generated by ecsfix" in tf
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_second_run_changes_nothing(case: Case, tmp_path: Path) -> None:
+    directory = _copy(case, tmp_path)
+    for change in _run(directory).changes:
+        write_change(change)
+    again = rewrite([str(directory)])
+    assert again.changes == [] and again.moved == [] and again.errors == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_no_literal_secret_remains(case: Case, tmp_path: Path) -> None:
+    result = _run(_copy(case, tmp_path))
+    for change in result.changes:
+        for literal in case.literals:
+            assert literal not in change.new, (change.display, literal)
+            assert literal not in change.diff()
+    everything = "".join(c.new for c in result.changes)
+    for kept in case.kept:
+        assert f'"{kept}"' in everything
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_scan_after_rewrite_has_no_ef001_for_moved(case: Case, tmp_path: Path) -> None:
+    directory = _copy(case, tmp_path)
+    before = scan([str(directory)])
+    for change in _run(directory).changes:
+        write_change(change)
+    after = scan([str(directory)])
+    assert not after.errors
+    flagged = {f.name for f in after.findings if f.rule == "EF001"}
+    assert not flagged & set(case.moved)
+    secrets = {s.name for td in after.task_definitions for c in td.containers for s in c.secrets}
+    assert set(case.moved) <= secrets
+    env = {e.name for td in after.task_definitions for c in td.containers for e in c.environment}
+    assert set(case.kept) <= env
+    assert not set(case.moved) & env
+    # the new wiring is complete: no deploy-readiness finding that was not there before
+    old = {(f.rule, f.name) for f in before.findings if f.rule.startswith("EF1")}
+    new = {(f.rule, f.name) for f in after.findings if f.rule.startswith("EF1") and f.severity != "info"}
+    assert new <= old, new - old
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_diff_snapshot(case: Case, tmp_path: Path, snapshot) -> None:  # type: ignore[no-untyped-def]
+    snapshot.snapshot_dir = SNAPSHOTS
+    directory = _copy(case, tmp_path)
+    result = _run(directory)
+    out = []
+    for change in sorted(result.changes, key=lambda c: c.path):
+        change.display = os.path.relpath(change.path, tmp_path)
+        out.append(change.diff())
+    snapshot.assert_match("".join(out).encode(), f"{case.fixture}.diff")
+
+
+# --------------------------------------------------------------------------- specific behaviours
+
+
+def test_bom_and_missing_final_newline_are_kept(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.fixture == "bom_no_newline")
+    change = _run(_copy(case, tmp_path)).changes[0]
+    assert change.original.startswith("\ufeff") and change.new.startswith("\ufeff")
+    assert not change.original.endswith("\n") and not change.new.endswith("\n")
+    write_change(change)
+    raw = Path(change.path).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+
+
+def test_write_only_chosen_from_version_constraints(tmp_path: Path) -> None:
+    wo = _run(_copy(next(c for c in CASES if c.fixture == "write_only"), tmp_path)).changes[0].new
+    assert "  secret_string_wo = jsonencode({" in wo and "  secret_string_wo_version = 1" in wo
+    assert "secret_string =" not in wo
+    plain = _run(_copy(next(c for c in CASES if c.fixture == "count"), tmp_path)).changes[0].new
+    assert "secret_string = jsonencode({" in plain and "secret_string_wo" not in plain
+
+
+@pytest.mark.parametrize(
+    ("required_version", "aws_version", "expected"),
+    [
+        (">= 1.11.0", "~> 5.90", True),
+        (">= 1.11", ">= 5.88.0", True),
+        ("~> 1.12", ">= 6.0", True),
+        (">= 1.10", ">= 5.88", False),  # Terraform 1.10 lacks write-only attributes
+        (">= 1.11", "~> 5.0", False),  # 5.0 satisfies ~> 5.0 but predates 5.88
+        (">= 1.11, < 2.0", "> 5.87", False),  # > 5.87 admits 5.87.1
+        (None, ">= 5.88", False),
+    ],
+)
+def test_write_only_decision_table(tmp_path: Path, required_version: str | None, aws_version: str, expected: bool) -> None:
+    src = (FIXTURES / "write_only" / "main.tf").read_text()
+    src = src.replace('required_version = ">= 1.11.0"', f'required_version = "{required_version}"' if required_version else "")
+    src = src.replace('version = "~> 5.90"', f'version = "{aws_version}"')
+    (tmp_path / "main.tf").write_text(src)
+    new = _run(tmp_path).changes[0].new
+    assert ("secret_string_wo " in new) is expected
+    forced = _run(tmp_path, write_only=not expected).changes[0].new
+    assert ("secret_string_wo " in forced) is (not expected)
+
+
+def test_later_run_extends_generated_resources(tmp_path: Path) -> None:
+    directory = _copy(next(c for c in CASES if c.fixture == "multi_line"), tmp_path)
+    for change in _run(directory).changes:
+        write_change(change)
+    main = directory / "main.tf"
+    text = main.read_text()
+    # a colleague adds another secret to the same container later
+    marker = '          value = "8080"\n        },'
+    assert marker in text
+    main.write_text(text.replace(marker, marker + '\n        { name = "SESSION_SECRET", value = var.session_secret },'))
+    result = _run(directory)
+    new = result.changes[0].new
+    assert [m.name for m in result.moved] == ["SESSION_SECRET"]
+    assert new.count('resource "aws_secretsmanager_secret" ') == 1
+    assert new.count('resource "aws_iam_role_policy" ') == 1
+    assert "_secrets_2" not in new
+    assert re.search(r"\n    SESSION_SECRET\s+= var\.session_secret\n", new)
+    secret = re.search(r'resource "aws_secretsmanager_secret" "([^"]+)"', new)
+    assert secret and f"${{aws_secretsmanager_secret.{secret.group(1)}.arn}}:SESSION_SECRET::" in new
+    if _fmt_check(text) == 0:
+        assert _fmt_check(new) == 0
+    write_change(result.changes[0])
+    assert rewrite([str(directory)]).changes == []
+
+
+def test_literal_values_keep_warns_and_copies(tmp_path: Path) -> None:
+    directory = _copy(next(c for c in CASES if c.fixture == "single_line"), tmp_path)
+    result = _run(directory, literal_values="keep")
+    assert result.warnings and all("rotate" in w for w in result.warnings)
+    assert all("hunter2" not in w for w in result.warnings)
+    assert '= "hunter2"' in result.changes[0].new  # the user asked for it
+    assert 'variable "' not in result.changes[0].new.split("# Generated by ecsfix", 1)[1]
+
+
+def test_kms_key_id_sets_key_and_grants_decrypt(tmp_path: Path) -> None:
+    directory = _copy(next(c for c in CASES if c.fixture == "variable_value"), tmp_path)
+    new = _run(directory, kms_key_id="aws_kms_key.secrets.arn").changes[0].new
+    assert "kms_key_id  = aws_kms_key.secrets.arn" in new
+    assert '"kms:Decrypt"' in new and "Resource = [aws_kms_key.secrets.arn]" in new
+    assert _fmt_check(new) == 0 or _fmt_check((FIXTURES / "variable_value" / "main.tf").read_text()) != 0
+
+
+def test_local_used_twice_is_left_with_a_note(tmp_path: Path) -> None:
+    directory = _copy(next(c for c in CASES if c.fixture == "locals_env"), tmp_path)
+    main = directory / "main.tf"
+    main.write_text(main.read_text() + '\noutput "env_names" {\n  value = [for e in local.app_env : e.name]\n}\n')
+    result = rewrite([str(directory)])
+    assert result.changes == []
+    assert any("local.app_env is used more than once" in n for n in result.notes)
+
+
+def test_file_with_template_syntax_is_not_turned_into_templatefile(tmp_path: Path) -> None:
+    directory = _copy(next(c for c in CASES if c.fixture == "file_json"), tmp_path)
+    js = directory / "containers.json"
+    js.write_text(js.read_text().replace('"example/api:7"', '"example/api:${tag}"'))
+    result = rewrite([str(directory)])
+    assert result.changes == []
+    assert any("templatefile() would evaluate" in n for n in result.notes)
