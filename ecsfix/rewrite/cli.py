@@ -1,9 +1,26 @@
 """`ecsfix rewrite` command: options in, the engine, a diff or a write, exit code out."""
 
 # No `from __future__ import annotations`: typer reads the annotations at definition time.
+import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
+
+
+class LiteralValues(str, Enum):
+    variable = "variable"
+    keep = "keep"
+
+
+class Backend(str, Enum):
+    secretsmanager = "secretsmanager"
+    ssm = "ssm"
+
+
+class Format(str, Enum):
+    diff = "diff"
+    json = "json"
 
 
 def register(app: Any) -> None:
@@ -16,27 +33,60 @@ def register(app: Any) -> None:
         check: Annotated[bool, typer.Option("--check", help="Print only a summary; exit 1 if a rewrite is needed.")] = False,
         summary: Annotated[Path | None, typer.Option("--summary", help="Write a Markdown summary for the pull request to FILE.")] = None,
         templates: Annotated[Path | None, typer.Option("--templates", help="Directory of templates overriding the built-in ones.")] = None,
+        literal_values: Annotated[LiteralValues, typer.Option(
+            "--literal-values",
+            help="variable: a committed literal becomes a new sensitive variable (default); "
+                 "keep: copy it into the secret version (not recommended: it stays in git history).")] = LiteralValues.variable,
+        write_only: Annotated[bool | None, typer.Option(
+            "--write-only/--no-write-only",
+            help="Use secret_string_wo (value never in state). Default: when the module's version "
+                 "constraints guarantee Terraform >= 1.11 and AWS provider >= 5.88.")] = None,
+        kms_key_id: Annotated[str | None, typer.Option(
+            "--kms-key-id", metavar="EXPR",
+            help="HCL expression of a KMS key ARN for the generated secrets (adds kms:Decrypt for the execution role).")] = None,
+        backend: Annotated[Backend, typer.Option(
+            "--backend", help="Where the secrets go: Secrets Manager (default) or SSM Parameter Store SecureString.")] = Backend.secretsmanager,
+        output_file: Annotated[str | None, typer.Option(
+            "--output-file", metavar="NAME",
+            help="Put generated resources in NAME (in each module's directory) instead of after each task definition.")] = None,
+        fmt: Annotated[Format, typer.Option("--format", help="diff (default) or json (the plan, the diffs and notes).")] = Format.diff,
     ) -> None:
         """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to do, 1 changes needed, 2 errors)."""
         from ..model import EcsfixError
+        from .common import Options
         from .engine import rewrite as plan_rewrite
         from .engine import summary_markdown, write_change
 
         if write and check:
             print("error: --write and --check exclude each other", file=sys.stderr)
             raise typer.Exit(2)
-        result = plan_rewrite(paths or ["."], templates=str(templates) if templates else None)
+        if output_file is not None and (not output_file.endswith(".tf") or "/" in output_file or "\\" in output_file):
+            print("error: --output-file takes a file name ending in .tf (created in each module's directory)", file=sys.stderr)
+            raise typer.Exit(2)
+        options = Options(
+            templates=str(templates) if templates else None,
+            literal_values=literal_values.value,
+            write_only=write_only,
+            backend=backend.value,
+            kms_key_id=kms_key_id,
+            output_file=output_file,
+        )
+        result = plan_rewrite(paths or ["."], options=options)
         for note in result.notes:
             print(note, file=sys.stderr)
+        for warning in result.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         for err in result.errors:
             print(err, file=sys.stderr)
-        # entries left in place (forms not rewritten yet) still need a change: never report "clean"
+        # entries left in place (forms not rewritten) still need a change: never report "clean"
         code = 1 if (result.changes and not write) or result.notes else 0
         if check:
             for m in result.moved:
                 print(f"would move {m.task_definition} container {m.container}: {m.name}")
+            for line in result.fixed:
+                print(f"would fix {line}")
             print(f"{len(result.moved)} entries in {len(result.changes)} files need a rewrite; "
-                  f"{len(result.notes)} left for a later version or a manual fix")
+                  f"{len(result.notes)} left for a manual fix")
         elif write:
             for change in result.changes:
                 try:
@@ -47,6 +97,18 @@ def register(app: Any) -> None:
                     code = 2
                     continue
                 print(f"rewrote {change.display}")
+        elif fmt is Format.json:
+            doc = {
+                "version": 1,
+                "changes": [{"file": c.display, "diff": c.diff()} for c in result.changes],
+                "moved": [{"resource": m.task_definition, "container": m.container, "name": m.name,
+                           "variable": m.variable} for m in result.moved],
+                "fixed": result.fixed,
+                "notes": result.notes,
+                "warnings": result.warnings,
+                "errors": result.errors,
+            }
+            print(json.dumps(doc, indent=2))
         else:
             for change in result.changes:
                 sys.stdout.write(change.diff())

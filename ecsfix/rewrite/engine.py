@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ from ..model import (
 )
 from ..rules.base import RuleContext
 from ..scan import load_module, run_rules, scan_module
+from . import safewrite
 from .common import (
     MARKER,
     Edit,
@@ -54,7 +56,6 @@ from .common import (
     remove_item,
     render,
 )
-from .safewrite import write_change
 
 __all__ = ["Edit", "FileChange", "Moved", "Options", "RewriteResult", "apply_edits", "rewrite", "write_change"]
 
@@ -67,6 +68,7 @@ class FileChange:
     display: str
     original: str
     new: str
+    created: bool = False  # a new file (--output-file)
 
     def diff(self) -> str:
         a = self.original.splitlines(keepends=True)
@@ -142,8 +144,7 @@ def _hcl_string(value: str) -> str:
     return '"' + out + '"'
 
 
-def _secret_item(json_syntax: bool, name: str, arn: str, spaced: bool) -> str:
-    value_from = f"{arn}:{name}::"
+def _secret_item(json_syntax: bool, name: str, value_from: str, spaced: bool) -> str:
     if json_syntax:
         n, v = json.dumps(name), json.dumps(value_from)
         return f'{{ "name": {n}, "valueFrom": {v} }}' if spaced else f'{{"name": {n}, "valueFrom": {v}}}'
@@ -177,13 +178,34 @@ def plan_secrets(mr: ModuleRewrite) -> Plan:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
     plan = Plan()
     flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
+    for td in mr.scan.task_definitions:
+        for c in td.containers:
+            if c.obj is not None and td.block is not None and c.obj.span.file is not td.block.file:
+                users.setdefault(c.obj.span.file.path, set()).add(td.address)
     for td in mr.scan.task_definitions:
         if td.kind == "module":
             continue  # the module planner (`modules.py`) rewrites module inputs
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
-        if spans:
-            plan.extend(_plan_task_definition(mr, td, spans))
+        if not spans:
+            continue
+        shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
+        if shared:
+            plan.notes.append(
+                f"{td.span.file.display}:{td.span.line}: {td.address}: not rewritten: "
+                f"{os.path.basename(shared[0])} is shared by {len(users[shared[0]])} task definitions; move the entries by hand"
+            )
+            continue
+        plan.extend(_plan_task_definition(mr, td, spans))
     return plan
+
+
+def _existing_keys(mr: ModuleRewrite, name: str) -> set[str]:
+    version = mr.module.resource("aws_secretsmanager_secret_version", name)
+    value = (version.attr("secret_string") or version.attr("secret_string_wo")) if version is not None else None
+    if isinstance(value, Call) and value.args and isinstance(value.args[0], Obj):
+        return {it.key for it in value.args[0].items if it.key}
+    return set()
 
 
 def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:
@@ -235,6 +257,9 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
     if not pending:
         return plan
 
+    ssm = mr.options.backend == "ssm"
+    if ssm:
+        secret.existing = False  # SSM: every run adds its own parameters and policy
     role = None
     if not secret.existing:
         from .roles import execution_role_target
@@ -243,15 +268,19 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
         if role.role is None:
             plan.notes.append(role.note or f"{where}: not rewritten: no execution role to grant the secret to")
             return plan
-        secret.name = mr.names.free(f"{label}_secrets", _SM_TYPES)
+        if not ssm:
+            secret.name = mr.names.free(f"{label}_secrets", _SM_TYPES)
     json_syntax = td.form in _JSON_FORMS
-    arn_in_string = "${" + secret.arn + "}"
-    if td.form in ("file", "templatefile"):
-        arn_in_string = "${" + f"{secret.name}_arn" + "}"
+    templated = td.form in ("file", "templatefile")
 
     values: list[tuple[str, str]] = []
+    keys: dict[tuple[str, str], str] = {}
+    taken_keys = _existing_keys(mr, secret.name) if secret.existing else set()
     variables: list[dict[str, str]] = []
+    parameters: list[dict[str, str]] = []
+    template_vars: list[tuple[str, str]] = []  # (name, arn expression) passed to templatefile()
     for container, env_list, entries in pending:
+        value_from: dict[str, str] = {}
         for e in entries:
             assert e.name is not None
             expr, var_name = _value_expression(mr, td, e, tplvars, label, variables, plan)
@@ -261,9 +290,34 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
                     "cannot be expressed outside the template; move it by hand"
                 )
                 return Plan(notes=plan.notes)
-            values.append((_hcl_key(e.name), expr))
+            # one JSON key per distinct value: the same name with another value gets its own key
+            key = keys.get((e.name, expr))
+            if key is None:
+                key = e.name
+                n = 1
+                while key in taken_keys:
+                    n += 1
+                    key = f"{e.name}_{n}"
+                taken_keys.add(key)
+                keys[(e.name, expr)] = key
+                values.append((_hcl_key(key), expr))
             plan.moved.append(Moved(td.address, container.display_name, e.name, var_name))
-        _container_edits(plan, container, env_list, entries, json_syntax, arn_in_string)
+            if ssm:
+                pname = mr.names.free(f"{label}_{e.name.lower()}", ("aws_ssm_parameter",))
+                parameters.append({"name": pname, "key": e.name, "value": expr})
+                arn = f"aws_ssm_parameter.{pname}{secret.index}.arn"
+                if templated:
+                    template_vars.append((f"{pname}_arn", arn))
+                    value_from[e.name] = "${" + f"{pname}_arn" + "}"
+                else:
+                    value_from[e.name] = "${" + arn + "}"
+            elif templated:
+                value_from[e.name] = "${" + f"{secret.name}_arn" + "}:" + key + "::"
+            else:
+                value_from[e.name] = "${" + secret.arn + "}:" + key + "::"
+        _container_edits(plan, container, env_list, entries, json_syntax, value_from)
+    if templated and not ssm:
+        template_vars.append((f"{secret.name}_arn", secret.arn))
 
     if td.form == "file":
         assert isinstance(cd, Call)
@@ -271,10 +325,12 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
         if _template_unsafe(mr, td):
             plan.notes.append(f"{where}: not rewritten: the JSON file contains `${{` or `%{{`, which templatefile() would evaluate")
             return Plan(notes=plan.notes)
-        plan.add(block.file, Edit(cd.span.start, cd.span.end,
-                                  f"templatefile({path_text}, {{ {secret.name}_arn = {secret.arn} }})"))
-    elif td.form == "templatefile" and tplvars is not None and f"{secret.name}_arn" not in tplvars.span.text:
-        _add_map_item(plan, tplvars, f"{secret.name}_arn", secret.arn)
+        items = ", ".join(f"{k} = {v}" for k, v in template_vars)
+        plan.add(block.file, Edit(cd.span.start, cd.span.end, f"templatefile({path_text}, {{ {items} }})"))
+    elif td.form == "templatefile" and tplvars is not None:
+        for k, v in template_vars:
+            if not re.search(r"\b" + re.escape(k) + r"\b", tplvars.span.text):
+                _add_map_item(plan, tplvars, k, v)
 
     if secret.existing:
         _extend_existing(mr, plan, td, secret, values, variables)
@@ -285,24 +341,57 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
     for arg in ("for_each", "count"):
         if arg in block.attributes:
             meta = block.attributes[arg].span.text
-    rendered = render(
-        mr.options.templates,
-        "secret.tf.j2",
-        name=secret.name,
+    suffix = {"[each.key]": "-${each.key}", "[count.index]": "-${count.index}"}.get(secret.index, "")
+    common = dict(
         index=secret.index,
         meta=meta,
         td_address=td.address,
-        name_prefix=_name_prefix(block, label),
-        policy_name=secret.name.replace("_", "-") + {"[each.key]": "-${each.key}", "[count.index]": "-${count.index}"}.get(
-            secret.index, ""),
         role=role.role,
-        values=values,
         variables=variables,
-        write_only=_write_only(mr),
+        write_only=mr.options.write_only is True if ssm else _write_only(mr),
         kms_key_id=mr.options.kms_key_id,
     )
-    plan.add(block.file, block_end_insert(block.file.text, block.span.end, rendered))
+    if ssm:
+        policy = mr.names.free(f"{label}_parameters", ("aws_iam_role_policy",))
+        rendered = render(
+            mr.options.templates, "ssm.tf.j2", parameters=parameters, policy=policy,
+            policy_name=policy.replace("_", "-") + suffix, path_prefix=_parameter_prefix(block, label), **common,
+        )
+    else:
+        rendered = render(
+            mr.options.templates, "secret.tf.j2", name=secret.name, name_prefix=_name_prefix(block, label),
+            policy_name=secret.name.replace("_", "-") + suffix, values=values, **common,
+        )
+    _place_generated(mr, plan, block, rendered)
     return plan
+
+
+def _place_generated(mr: ModuleRewrite, plan: Plan, block: Block, rendered: str) -> None:
+    """Right after the task definition (one hunk to review), or at the end of --output-file."""
+    name = mr.options.output_file
+    if not name:
+        plan.add(block.file, block_end_insert(block.file.text, block.span.end, rendered))
+        return
+    path = os.path.join(mr.module.dir, name)
+    src = next((f for f in mr.module.files if os.path.abspath(f.path) == os.path.abspath(path)), None)
+    if src is None:
+        src = plan.files[path][0] if path in plan.files else None
+    if src is None:
+        display = os.path.join(os.path.dirname(block.file.display), name)
+        src = SourceFile(path=path, display=display, text="")
+    first = not src.text and not plan.edits_for(src)
+    plan.add(src, Edit(len(src.text), len(src.text), ("" if first else "\n") + rendered.strip("\n") + "\n"))
+
+
+def _parameter_prefix(block: Block, label: str) -> str:
+    family = block.attributes.get("family")
+    if family is not None and isinstance(family.value, Str) and "\n" not in family.value.span.text:
+        text = family.value.span.text
+        if text.startswith('"') and len(text) > 2:
+            return text[1:-1]
+    if family is not None and isinstance(family.value, Ref):
+        return "${" + family.value.source + "}"
+    return label.replace("_", "-")
 
 
 def _name_prefix(block: Block, label: str) -> str:
@@ -392,6 +481,13 @@ def _value_expression(
         return at.span.text, None
     if not isinstance(at, Str):
         return None, None
+    if not at.span.text.startswith('"'):
+        # an unquoted `${...}` in the JSON: its text *is* JSON; only `${jsonencode(x)}` is safe to undo
+        interp = at.sole_interp()
+        m = re.fullmatch(r"\s*jsonencode\((.*)\)\s*", interp.source, re.S) if interp is not None else None
+        if m is None or td.form != "heredoc":
+            return None, None
+        return m.group(1).strip(), None
     # JSON string in a heredoc (an HCL template) or in a templatefile() template
     pieces: list[str] = []
     for part in at.parts:
@@ -413,7 +509,8 @@ def _value_expression(
 
 
 def _container_edits(
-    plan: Plan, container: Container, env_list: Lst, entries: list[EnvEntry], json_syntax: bool, arn: str
+    plan: Plan, container: Container, env_list: Lst, entries: list[EnvEntry], json_syntax: bool,
+    value_from: dict[str, str],
 ) -> None:
     obj = container.obj
     assert obj is not None
@@ -423,7 +520,7 @@ def _container_edits(
     nl = newline_of(text)
     first = env_list.items[0].span.text if env_list.items else ""
     spaced = first.startswith("{ ") or not json_syntax
-    new_items = [_secret_item(json_syntax, e.name or "", arn, spaced) for e in entries]
+    new_items = [_secret_item(json_syntax, e.name or "", value_from[e.name or ""], spaced) for e in entries]
     env_item = obj.item("environment")
     inline = env_item is not None and env_item.value is env_list
     all_moved = len(entries) == len(env_list.items)
@@ -771,12 +868,34 @@ def rewrite(
                 broken = True
                 continue
             if new != src.text:
-                changes.append(FileChange(src.path, src.display, src.text, new))
+                created = not src.text and not os.path.exists(src.path)
+                changes.append(FileChange(src.path, src.display, src.text, new, created))
         if broken:
             continue  # a module is rewritten whole or not at all
         result.changes.extend(changes)
         result.moved.extend(plan.moved)
     return result
+
+
+def write_change(change: FileChange) -> None:
+    """Write one change safely: a new file is created exclusively, an existing one replaced atomically."""
+    if not change.created:
+        safewrite.write_change(change)
+        return
+    directory = os.path.dirname(os.path.abspath(change.path))
+    fd, tmp = tempfile.mkstemp(prefix=".ecsfix-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(change.new.encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        try:
+            os.link(tmp, change.path)  # fails if someone created the file meanwhile: never clobber
+        except FileExistsError:
+            raise EcsfixError(f"{change.display} appeared since it was read: run ecsfix rewrite again") from None
+    finally:
+        os.unlink(tmp)
 
 
 def _check_parses(src: SourceFile, new: str) -> str | None:
