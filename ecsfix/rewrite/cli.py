@@ -114,7 +114,7 @@ def register(app: Any) -> None:
                 sys.stdout.write(change.diff())
         if summary is not None:
             try:
-                summary.write_text(summary_markdown(result), encoding="utf-8")
+                summary.write_text(summary_markdown(result, backend.value), encoding="utf-8")
             except OSError as exc:
                 print(f"{summary}: error: cannot write summary ({exc.strerror})", file=sys.stderr)
                 code = 2

@@ -162,6 +162,9 @@ def remove_item(text: str, start: int, end: int) -> Edit:
     """Remove a list/object item with its own line(s), or with its comma on a shared line."""
     if alone_on_lines(text, start, end):
         return Edit(line_start(text, start), line_end(text, end), "")
+    rest = text[end : line_end(text, end)]
+    if not text[line_start(text, start) : start].strip() and re.match(r"[ \t]*,?[ \t]*(#|//)", rest):
+        return Edit(line_start(text, start), line_end(text, end), "")  # its trailing comment goes with it
     m = re.compile(r"[ \t]*,[ \t]*").match(text, end)
     if m:
         return Edit(start, m.end(), "")

@@ -76,24 +76,29 @@ class FileChange:
         rel = not os.path.isabs(self.display)
         old, new = (f"a/{self.display}", f"b/{self.display}") if rel else (self.display, self.display)
         lines = difflib.unified_diff(a, b, old, new)
-        # A removed entry's literal value must not reach a terminal or CI log: show its preview.
-        return "".join(_redact_values(line) if line.startswith("-") and not line.startswith("---") else line
-                       for line in lines)
+        # A literal value the rewrite removes from the file must not reach a terminal or CI log:
+        # show its preview. Values still in the new text (a re-aligned line) are shown as they are.
+        return "".join(_redact_values(line, self.new) if line.startswith("-") and not line.startswith("---")
+                       else line for line in lines)
 
 
 _VALUE_LITERAL = re.compile(r'(\bvalue"?\s*[=:]\s*")((?:[^"\\]|\\.)*)(")')
+# `KEY = "literal"` map items (cloudposse `map_environment`), but never `name =`/`valueFrom =`
+_MAP_ITEM_LITERAL = re.compile(r'^(-[ \t]*(?!name\b|valueFrom\b)(?:[A-Za-z_][\w-]*|"[^"]*")[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)(")')
 
 
-def _redact_values(line: str) -> str:
+def _redact_values(line: str, kept: str = "") -> str:
     from ..secrets import redact
 
     def sub(m: re.Match[str]) -> str:
         body = m.group(2)
         if body.startswith("${") and body.endswith("}") and body.count("${") == 1:
             return m.group(0)  # a bare reference names where the value comes from
+        if body and f'"{body}"' in kept:
+            return m.group(0)  # still in the file (the line only moved or was re-aligned)
         return m.group(1) + redact(body) + m.group(3)
 
-    return _VALUE_LITERAL.sub(sub, line)
+    return _MAP_ITEM_LITERAL.sub(sub, _VALUE_LITERAL.sub(sub, line))
 
 
 @dataclass
@@ -914,16 +919,29 @@ def _check_parses(src: SourceFile, new: str) -> str | None:
     return None
 
 
-def summary_markdown(result: RewriteResult) -> str:
+def summary_markdown(result: RewriteResult, backend: str = "secretsmanager") -> str:
+    """The pull request description: what moved (never a value), what to set, what to rotate."""
     lines = ["## ecsfix rewrite", ""]
-    if not result.moved:
-        return "\n".join(lines + ["Nothing to move.", ""])
-    lines += ["Moved from `environment` to `secrets` (AWS Secrets Manager):", ""]
-    lines += [f"* `{m.task_definition}` container `{m.container}`: `{m.name}`" for m in result.moved]
+    if not result.moved and not result.fixed:
+        lines.append("Nothing to move.")
+    if result.moved:
+        where = "SSM Parameter Store" if backend == "ssm" else "AWS Secrets Manager"
+        lines += [f"Moved from `environment` to `secrets` ({where}):", ""]
+        lines += [f"* `{m.task_definition}` container `{m.container}`: `{m.name}`" for m in result.moved]
+    if result.fixed:
+        lines += ["", "Deploy-readiness fixes (tasks would otherwise fail with `ResourceInitializationError`):", ""]
+        lines += [f"* {line}" for line in result.fixed]
     new_vars = [m for m in result.moved if m.variable]
     if new_vars:
-        lines += ["", "Set these new sensitive variables (outside git), then **rotate** the old values: "
-                  "they were committed and stay in git history:", ""]
+        lines += ["", "Set these new sensitive variables (outside git, e.g. `TF_VAR_<name>` in CI), then **rotate** "
+                  "the old values: they were committed and stay in git history:", ""]
         lines += [f"* `var.{m.variable}` (was the literal value of `{m.name}`)" for m in new_vars]
-    lines += ["", "Deploy effect: each task definition gets a new revision; services roll their tasks.", ""]
+    if result.warnings:
+        lines += ["", "Warnings:", ""] + [f"* {w}" for w in result.warnings]
+    if result.notes:
+        lines += ["", "Left for a manual change:", ""] + [f"* {n}" for n in result.notes]
+    if result.moved or result.fixed:
+        lines += ["", "Deploy effect: `container_definitions` changes force a new task-definition revision; "
+                  "services roll their tasks onto it."]
+    lines.append("")
     return "\n".join(lines)
