@@ -65,6 +65,8 @@ CASES = [
     Case("write_only", "write-only value", ("DB_PASSWORD",)),
     Case("realign_all_moved", "= re-alignment", ("DB_PASSWORD",)),
     Case("bom_no_newline", "BOM, no final newline", ("DB_PASSWORD",)),
+    Case("oneline_heredoc", "one-line JSON containers", ("SENTRY_AUTH_TOKEN",), ("hunter2-sentry",), ("APP_ENV", "LOG_LEVEL")),
+    Case("oneline_hcl", "one-line HCL container", ("MAILGUN_API_KEY",), (), ("TZ",)),
 ]
 IDS = [c.fixture for c in CASES]
 

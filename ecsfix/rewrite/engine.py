@@ -437,10 +437,8 @@ def _unsupported(container: Container, entries: list[EnvEntry], form: str) -> st
     obj = container.obj
     if obj is None:
         return "container is not a literal object"
-    text = obj.span.file.text
-    close = obj.span.end - 1
-    if text[line_start(text, close) : close].strip():
-        return "single-line container object"
+    if not obj.items:
+        return "empty container object"
     if container.secrets_expr is not None and not isinstance(container.secrets_expr, Lst):
         return "secrets that is not a literal list"
     for e in entries:
@@ -570,6 +568,10 @@ def _container_edits(
                 plan.add(src, Edit(last, last, ","))
             plan.add(src, Edit(close_line, close_line, "".join(item_indent + s + "," + nl for s in new_items)))
             return
+        if "\n" not in obj.span.text:  # a one-line container keeps a one-line list
+            plan.add(src, Edit(secrets.span.start, secrets.span.end,
+                               "[" + ", ".join([it.span.text for it in secrets.items] + new_items) + "]"))
+            return
         # `secrets = []` or a one-line list: a multi-line list with the old and new items
         indent = indent_of(text, secrets.span.start)
         old = [it.span.text for it in secrets.items]
@@ -580,6 +582,11 @@ def _container_edits(
         plan.add(src, Edit(secrets.span.start, secrets.span.end, "[" + nl + body + indent + "]"))
         return
     close = obj.span.end - 1
+    if text[line_start(text, close) : close].strip():
+        # the closing brace shares its line (a one-line container): `, secrets = [...]` before it
+        last = obj.items[-1].span.end
+        plan.add(src, Edit(last, last, ", " + key + sep + "[" + ", ".join(new_items) + "]"))
+        return
     indent = indent_of(text, obj.items[0].span.start) if obj.items else indent_of(text, close) + "  "
     if json_syntax:
         last = obj.items[-1].span.end
