@@ -683,6 +683,10 @@ def _value_why_uncached(value: str, cfg: DetectConfig) -> str | None:
     if templated:
         if not lit.replace(_SENTINEL, "").strip():
             return None  # only interpolations: unknown
+        if "://" in value and "@" in value:
+            ref = _url_interpolated_password(value)
+            if ref is not None:
+                return f"value is a URL whose password is interpolated from {ref}"
     elif _is_benign(lit):
         return _BENIGN
     if len(lit) < 8:
@@ -757,6 +761,15 @@ def _value_why_uncached(value: str, cfg: DetectConfig) -> str | None:
         if _generic_candidate(run):
             return "value is a high-entropy string"
     return None
+
+
+_URL_INTERP_PASSWORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/@\s\"']{0,200}?:\$\{([^{}]{1,200})\}@")
+
+
+def _url_interpolated_password(text: str) -> str | None:
+    """``scheme://user:${x}@host``: the password position holds an interpolation -> its source."""
+    m = _URL_INTERP_PASSWORD_RE.search(text)
+    return m.group(1).strip() if m else None
 
 
 def _url_password(text: str) -> bool:

@@ -285,7 +285,9 @@ NOT_SECRET_VALUE_CASES = [
     case("REDIS_URL", "redis://host:6379/0", None, "url-without-credentials"),
     case("API_BASE_URL", "https://api.example.com/v1", None, "https-url"),
     case("HEALTH", "http://localhost:8080/healthz", None, "localhost-url"),
-    case("DATABASE_URL", "postgres://${var.user}:${var.password}@db/app", None, "url-placeholder-password"),
+    # the interpolated password lands in plaintext in the task definition at apply time
+    case("DATABASE_URL", "postgres://${var.user}:${var.password}@db/app", "value", "url-interpolated-password"),
+    case("DATABASE_URL", "postgres://${var.user}@db/app", None, "url-interpolated-user-only"),
     case("DATABASE_URL", "postgres://app:$DB_PASSWORD@db/app", None, "url-runtime-env-password"),
     case("DATABASE_URL", "postgres://app:****@db/app", None, "url-masked-password"),
     case("WORKER", "disk-cleaner", None, "disk-cleaner-not-openai"),
@@ -567,7 +569,9 @@ def test_template_pieces_are_unknown() -> None:
     assert classify("X", "${aws_secretsmanager_secret.db.arn}") is None
     assert classify("X", '${jsonencode({a = "b"})}') is None
     assert classify("X", "prefix-${random_password.db.result}") is None
-    assert classify("X", "postgres://app:${random_password.db.result}@db/app") is None
+    # ... except in a URL's password position: that value reaches the task definition in plaintext
+    verdict = classify("X", "postgres://app:${random_password.db.result}@db/app")
+    assert verdict is not None and "interpolated from random_password.db.result" in verdict.why
     # a literal password next to an interpolated user is still committed
     verdict = classify("X", "postgres://${var.user}:hunter2@db/app")
     assert verdict is not None and verdict.reason == "value"

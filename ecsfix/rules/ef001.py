@@ -27,7 +27,7 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 if fixable
                 else "move it to `secrets` by hand (this form is not rewritten automatically)"
             )
-            if seen.literal and seen.text:
+            if seen.literal and seen.text and "interpolated from" not in verdict.why:
                 hint += "; the value is committed: rotate it"
             via = ""
             if entry.value is not None and entry.value.via:
