@@ -9,9 +9,8 @@ from ..secrets import classify
 from .base import RuleContext
 from .values import view
 
-REWRITABLE_FORMS = frozenset(
-    {"jsonencode", "heredoc", "file", "templatefile", "local", "variable", "taskdef-json", "module"}
-)
+# The forms `ecsfix rewrite` edits (rewrite/engine.py, rewrite/modules.py); the rest get a "by hand" hint.
+REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
 
 
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
@@ -21,14 +20,16 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             verdict = classify(entry.name, seen.text, config=ctx.detect)
             if verdict is None:
                 continue
-            fixable = td.form in REWRITABLE_FORMS and entry.name is not None
-            hint = (
-                "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
-                if fixable
-                else "move it to `secrets` by hand (this form is not rewritten automatically)"
-            )
+            fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
+            if td.kind == "plan":
+                hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
+            elif fixable:
+                hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+            else:
+                hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
             if seen.literal and seen.text and "interpolated from" not in verdict.why:
-                hint += "; the value is committed: rotate it"
+                hint += ("; the value is in the plan and in state: rotate it if it was ever committed"
+                         if td.kind == "plan" else "; the value is committed: rotate it")
             via = ""
             if entry.value is not None and entry.value.via:
                 via = f" (via {' -> '.join(entry.value.via)})"
