@@ -7,6 +7,7 @@ import os
 from .model import EcsfixError, SourceFile
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # larger files are skipped with a message, never half-read
+MAX_JSON_BYTES = 64 * 1024 * 1024  # `terraform show -json` plans of large configurations are big
 
 
 def display_path(path: str, root: str | None = None) -> str:
@@ -25,9 +26,10 @@ def read_source(path: str, display: str | None = None) -> SourceFile:
     shown = display or display_path(path)
     try:
         size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
+        limit = MAX_JSON_BYTES if path.endswith(".json") and not path.endswith(".tf.json") else MAX_FILE_BYTES
+        if size > limit:
             raise EcsfixError(
-                f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: skipped "
+                f"file is larger than {limit // (1024 * 1024)} MiB: skipped "
                 "(exclude it with --exclude if it is not Terraform)"
             )
         with open(path, "rb") as fh:

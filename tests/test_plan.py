@@ -465,3 +465,19 @@ def test_committed_plans_match_terraform() -> None:
         for name, text in MAKE_PLANS.generate(case).items():
             committed = json.loads((case.directory / name).read_text(encoding="utf-8"))
             assert semantic(json.loads(text)) == semantic(committed), (case.name, name)
+
+
+def test_a_plan_larger_than_the_hcl_cap_is_scanned(tmp_path: Path) -> None:
+    """Plans of big configurations pass 5 MiB; the JSON cap is 64 MiB."""
+    from ecsfix.sources import MAX_FILE_BYTES, MAX_JSON_BYTES
+
+    doc = json.loads(SERVICES.read_text())
+    doc["ecsfix_test_padding"] = ["x" * 1000] * (MAX_FILE_BYTES // 1000 + 10)
+    big = tmp_path / "plan.json"
+    big.write_text(json.dumps(doc))
+    assert MAX_FILE_BYTES < big.stat().st_size < MAX_JSON_BYTES
+    small = scan([str(SERVICES)])
+    large = scan([str(big)])
+    assert not large.errors
+    assert [(f.rule, f.resource, f.name) for f in large.findings] == [(f.rule, f.resource, f.name) for f in small.findings]
+    assert any(f.rule == "EF001" for f in large.findings)
