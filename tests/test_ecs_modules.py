@@ -173,3 +173,29 @@ def test_calls_without_container_definitions_are_no_task_definitions(tmp_path: P
     )
     result = scan([str(tmp_path)])
     assert not result.task_definitions and not result.findings and not result.errors
+
+
+@pytest.mark.parametrize(
+    ("source", "ef003"),
+    [
+        ("cloudposse/ecs-container-definition/aws", False),  # scanned itself: its findings cover it
+        ("./modules/container", True),  # a module ecsfix does not read: say so
+    ],
+)
+def test_task_definition_built_from_a_module_output(tmp_path: Path, source: str, ef003: bool) -> None:
+    (tmp_path / "main.tf").write_text(
+        'module "app_container" {\n'
+        f'  source          = "{source}"\n'
+        '  container_name  = "app"\n'
+        '  container_image = "example/app:1"\n'
+        '  environment = [\n'
+        '    { name = "LOG_LEVEL", value = "info" },\n'
+        '  ]\n'
+        '}\n\n'
+        'resource "aws_ecs_task_definition" "app" {\n'
+        '  family                = "app"\n'
+        '  container_definitions = module.app_container.json_map_encoded_list\n'
+        '}\n'
+    )
+    result = scan([str(tmp_path)])
+    assert [f.rule for f in result.findings if f.rule == "EF003"] == (["EF003"] if ef003 else [])
