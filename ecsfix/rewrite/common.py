@@ -61,6 +61,7 @@ class Plan:
     moved: list[Moved] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # one line per EF10x fix, for the summary
     warnings: list[str] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)  # literal secret values the printed diff must redact
 
     def add(self, src: SourceFile, edit: Edit) -> None:
         self.files.setdefault(src.path, (src, []))[1].append(edit)
@@ -73,6 +74,7 @@ class Plan:
         self.moved.extend(other.moved)
         self.fixed.extend(other.fixed)
         self.warnings.extend(other.warnings)
+        self.hidden.update(other.hidden)
 
     def edits_for(self, src: SourceFile) -> list[Edit]:
         return self.files.get(src.path, (src, []))[1]

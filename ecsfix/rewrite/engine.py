@@ -69,6 +69,7 @@ class FileChange:
     original: str
     new: str
     created: bool = False  # a new file (--output-file)
+    hidden: frozenset[str] = frozenset()  # literal secrets copied on request (--literal-values keep)
 
     def diff(self) -> str:
         a = self.original.splitlines(keepends=True)
@@ -78,13 +79,29 @@ class FileChange:
         lines = difflib.unified_diff(a, b, old, new)
         # A literal value the rewrite removes from the file must not reach a terminal or CI log:
         # show its preview. Values still in the new text (a re-aligned line) are shown as they are.
-        return "".join(_redact_values(line, self.new) if line.startswith("-") and not line.startswith("---")
-                       else line for line in lines)
+        out = []
+        for line in lines:
+            if line.startswith("-") and not line.startswith("---"):
+                line = _redact_values(line, self.new)
+            if self.hidden and line[:1] in "+-" and not line.startswith(("+++", "---")):
+                line = _redact_hidden(line, self.hidden)
+            out.append(line)
+        return "".join(out)
 
 
 _VALUE_LITERAL = re.compile(r'(\bvalue"?\s*[=:]\s*")((?:[^"\\]|\\.)*)(")')
 # `KEY = "literal"` map items (cloudposse `map_environment`), but never `name =`/`valueFrom =`
 _MAP_ITEM_LITERAL = re.compile(r'^(-[ \t]*(?!name\b|valueFrom\b)(?:[A-Za-z_][\w-]*|"[^"]*")[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)(")')
+
+
+def _redact_hidden(line: str, hidden: frozenset[str]) -> str:
+    from ..secrets import redact
+
+    for value in sorted(hidden, key=len, reverse=True):
+        for form in {value, _hcl_string(value)[1:-1], json.dumps(value)[1:-1]}:
+            if len(form) >= 4 and form in line:
+                line = line.replace(form, redact(value))
+    return line
 
 
 def _redact_values(line: str, kept: str = "") -> str:
@@ -384,8 +401,8 @@ def _place_generated(mr: ModuleRewrite, plan: Plan, block: Block, rendered: str)
     if src is None:
         display = os.path.join(os.path.dirname(block.file.display), name)
         src = SourceFile(path=path, display=display, text="")
-    first = not src.text and not plan.edits_for(src)
-    plan.add(src, Edit(len(src.text), len(src.text), ("" if first else "\n") + rendered.strip("\n") + "\n"))
+    # every block starts with a blank line; the driver strips it at the top of a new file
+    plan.add(src, Edit(len(src.text), len(src.text), "\n" + rendered.strip("\n") + "\n"))
 
 
 def _parameter_prefix(block: Block, label: str) -> str:
@@ -470,7 +487,9 @@ def _value_expression(
                 "version; rotate it anyway"
             )
             if isinstance(at, Str) and at.value is not None:
+                plan.hidden.add(at.value)
                 return _hcl_string(at.value), None
+            plan.hidden.add(at.span.text)
             return at.span.text, None
         base = f"{label}_{re.sub(r'[^a-z0-9_]', '_', e.name.lower())}"
         var_name = mr.names.free(base, ("var",))
@@ -870,6 +889,8 @@ def rewrite(
                 continue
             try:
                 new = apply_and_realign(src, edits)
+                if not src.text:
+                    new = new.lstrip("\r\n")  # a new file (--output-file) starts with its first block
             except EcsfixError as exc:
                 result.errors.append(f"{src.display}: error: {exc.message}; nothing written")
                 broken = True
@@ -881,7 +902,7 @@ def rewrite(
                 continue
             if new != src.text:
                 created = not src.text and not os.path.exists(src.path)
-                changes.append(FileChange(src.path, src.display, src.text, new, created))
+                changes.append(FileChange(src.path, src.display, src.text, new, created, frozenset(plan.hidden)))
         if broken:
             continue  # a module is rewritten whole or not at all
         result.changes.extend(changes)

@@ -83,6 +83,7 @@ class _Grant:
     role: str | None = None  # for "policy": the role name expression
     note: str | None = None  # for "note": who must grant what (the entries still move)
     arns_in: Block | Obj | None = None  # for "exec_arns": where `task_exec_secret_arns` is written
+    extra: Plan | None = None  # edits the role needs first (a created role and its `execution_role_arn`)
 
 
 @dataclass
@@ -208,6 +209,8 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         "write_only": _write_only(mr),
         "kms_key_id": mr.options.kms_key_id,
     }
+    if grant.mode == "policy" and grant.extra is not None:
+        plan.extend(grant.extra)
     if grant.mode == "policy":
         policy_name = secret.name.replace("_", "-") + {"[each.key]": "-${each.key}", "[count.index]": "-${count.index}"}.get(
             secret.index, "")
@@ -308,7 +311,7 @@ def _grant(mr: ModuleRewrite, call: _Call, secret: _Secret) -> _Grant | str:
     target = execution_role_target(mr, td)
     if target.role is None:
         return f"{target.note}; not rewritten"
-    return _Grant("policy", role=target.role)
+    return _Grant("policy", role=target.role, extra=target.plan)
 
 
 def _consumer_grant(mr: ModuleRewrite, td: TaskDefinition, where: str) -> _Grant:
@@ -327,7 +330,7 @@ def _consumer_grant(mr: ModuleRewrite, td: TaskDefinition, where: str) -> _Grant
     if target.role is None:
         return _Grant("note", note=(target.note or f"{where}: no execution role")
                       + "; it needs secretsmanager:GetSecretValue on {arn}")
-    return _Grant("policy", role=target.role)
+    return _Grant("policy", role=target.role, extra=target.plan)
 
 
 def _decided(mr: ModuleRewrite, expr: Expr | None) -> bool | None:

@@ -2,20 +2,26 @@
 
 SPEC §5: `aws_iam_role.X.arn` -> `aws_iam_role.X.id`; `data.aws_iam_role.X.arn` ->
 `data.aws_iam_role.X.name`; a literal ARN (which may carry a path), a variable or a module output ->
-the role name derived from the ARN. Roles that manage their policies exclusively are reported.
+the role name derived from the ARN. No `execution_role_arn` -> a role is created (trust for
+`ecs-tasks.amazonaws.com`, AmazonECSTaskExecutionRolePolicy attached) and set, once per task
+definition however many planners ask. Roles that manage their inline policies exclusively
+(`inline_policy` blocks, `aws_iam_role_policies_exclusive`) are reported, so that the statement goes
+there instead of into an `aws_iam_role_policy` the role would fight with.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 
-from ..model import Block, Ref, Str, TaskDefinition
-from .common import ModuleRewrite, Plan
+from ..model import Block, Null, Ref, SourceFile, Str, TaskDefinition
+from .common import Edit, ModuleRewrite, Names, Plan, indent_of, line_end, render
 
 _ROLE_RESOURCE = re.compile(r"^aws_iam_role\.([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?\.arn$")
 _ROLE_DATA = re.compile(r"^data\.aws_iam_role\.([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?\.arn$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[^/]+/)*([^/]+)$")
+ROLE_TYPES = ("aws_iam_role", "aws_iam_role_policy_attachment")
 
 
 @dataclass
@@ -26,23 +32,57 @@ class RoleTarget:
     note: str | None = None  # why the policy cannot be generated (left for a manual fix)
     plan: Plan = field(default_factory=Plan)  # extra edits (e.g. a created role and `execution_role_arn`)
     resource: Block | None = None  # the role resource in this module, when there is one
+    created: str | None = None  # the address of the role this rewrite creates
+    exclusive: str | None = None  # how the role manages its inline policies exclusively, if it does
+    exclusive_block: Block | None = None  # the `aws_iam_role_policies_exclusive`, when that is how
+
+    def resource_address(self) -> str:
+        if self.resource is not None:
+            return f"aws_iam_role.{self.resource.labels[1]}"
+        return self.created or "the execution role"
+
+
+# Roles created in one rewrite, per module (keyed by the module's `Names`, which lives exactly as
+# long as the `ModuleRewrite`): task definition address -> the target handed out first.
+_CREATED: weakref.WeakKeyDictionary[Names, dict[str, RoleTarget]] = weakref.WeakKeyDictionary()
+
+
+def _where(td: TaskDefinition) -> str:
+    return f"{td.span.file.display}:{td.span.line}: {td.address}"
+
+
+def missing_role(td: TaskDefinition) -> bool:
+    """No execution role at all: the attribute is absent, `null` or `""`."""
+    role = td.execution_role
+    return role is None or isinstance(role, Null) or isinstance(role, Str) and role.value == ""
 
 
 def execution_role_target(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
+    """The role a generated `aws_iam_role_policy` names (EF001 secrets, EF102/EF104 grants).
+
+    A missing role is created: the first caller for a task definition gets the edits in `.plan`
+    (and must add them to its plan); later callers get the same role with an empty plan."""
+    target = role_of(mr, td)
+    if target.exclusive and target.role is not None:
+        target.note = (f"{_where(td)}: {target.resource_address()} manages its inline policies exclusively "
+                       f"({target.exclusive}): add the generated statement there")
+        target.role = None
+    return target
+
+
+def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
+    """Like `execution_role_target`, but a role with exclusive policy management is returned as
+    such (`.exclusive` set, `.role` kept) for a planner that can add its statement there."""
+    if missing_role(td):
+        return created_role(mr, td)
     role = td.execution_role
-    where = f"{td.span.file.display}:{td.span.line}: {td.address}"
-    if role is None:
-        return RoleTarget(None, f"{where}: no execution_role_arn: add an execution role (EF101) before moving secrets")
+    where = _where(td)
     if isinstance(role, Ref):
         m = _ROLE_RESOURCE.match(role.source)
         if m:
             block = mr.module.resource("aws_iam_role", m.group(1))
             target = RoleTarget(f"aws_iam_role.{m.group(1)}{m.group(2) or ''}.id", resource=block)
-            why = exclusive_management(mr, m.group(1), block)
-            if why:
-                target.role = None
-                target.note = (f"{where}: aws_iam_role.{m.group(1)} manages its policies exclusively ({why}): "
-                               "add the generated statement there")
+            target.exclusive, target.exclusive_block = exclusive_management(mr, m.group(1), block)
             return target
         m = _ROLE_DATA.match(role.source)
         if m:
@@ -53,17 +93,104 @@ def execution_role_target(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         if m2:
             return RoleTarget(f'"{m2.group(1)}"')
         return RoleTarget(None, f"{where}: execution_role_arn is not a role ARN: fix it before moving secrets")
+    assert role is not None
     return RoleTarget(f'regex("[^/]+$", {role.span.text})')
 
 
-def exclusive_management(mr: ModuleRewrite, name: str, block: Block | None) -> str | None:
-    if block is not None:
-        if any(b.type == "inline_policy" for b in block.blocks):
-            return "inline_policy blocks"
-        if "managed_policy_arns" in block.attributes:
-            return "managed_policy_arns"
+def exclusive_management(mr: ModuleRewrite, name: str, block: Block | None) -> tuple[str | None, Block | None]:
+    """How the role manages its *inline* policies exclusively (`managed_policy_arns` governs
+    attachments only, so an `aws_iam_role_policy` does not fight it)."""
+    if block is not None and any(b.type == "inline_policy" for b in block.blocks):
+        return "inline_policy blocks", None
     pattern = re.compile(r"aws_iam_role\." + re.escape(name) + r"\b")
     for b in mr.module.blocks("resource", "aws_iam_role_policies_exclusive"):
         if pattern.search(b.span.text):
-            return f"aws_iam_role_policies_exclusive.{b.labels[1] if len(b.labels) > 1 else '?'}"
-    return None
+            return f"aws_iam_role_policies_exclusive.{b.labels[1] if len(b.labels) > 1 else '?'}", b
+    return None, None
+
+
+# --------------------------------------------------------------------------- a created role
+
+
+def meta_of(block: Block) -> tuple[str, str]:
+    """The task definition's `count`/`for_each` line (copied onto generated blocks) and the index."""
+    meta = ""
+    for arg in ("for_each", "count"):
+        if arg in block.attributes:
+            meta = block.attributes[arg].span.text
+    index = "[each.key]" if "for_each" in block.attributes else "[count.index]" if "count" in block.attributes else ""
+    return meta, index
+
+
+class _Handout(dict[str, tuple[SourceFile, list[Edit]]]):
+    """A created role's edits (`Plan.files`): remembers whether a planner took them, which
+    `Plan.extend` does by reading `.values()`."""
+
+    taken = False
+
+    def values(self):  # type: ignore[override]
+        self.taken = True
+        return super().values()
+
+
+def created_role(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
+    """The role created for `td`, once: a later caller gets an empty plan, unless the caller that
+    got the edits dropped them (a planner that gave up on the task definition after asking)."""
+    memo = _CREATED.setdefault(mr.names, {})
+    first = memo.get(td.address)
+    if first is not None:
+        files = first.plan.files
+        if isinstance(files, _Handout) and not files.taken:
+            return first
+        return RoleTarget(first.role, first.note, Plan(), created=first.created)
+    target = _create(mr, td)
+    handout = _Handout(target.plan.files)
+    target.plan.files = handout
+    memo[td.address] = target
+    return target
+
+
+def _create(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
+    block = td.block
+    where = _where(td)
+    if block is None or td.kind != "resource" or "execution_role_arn" in block.attributes and not isinstance(
+            block.attributes["execution_role_arn"].value, (Null, Str)):
+        return RoleTarget(None, f"{where}: no execution role, and the task definition is not a resource block "
+                                "ecsfix can edit: add an execution role (EF101) by hand")
+    if "\n" not in block.span.text.strip():
+        return RoleTarget(None, f"{where}: no execution role, and the task definition is written on one line: "
+                                "add an execution role (EF101) by hand")
+    label = block.labels[1]
+    meta, index = meta_of(block)
+    name = mr.names.free(f"{label}_execution", ROLE_TYPES)
+    text = block.file.text
+    plan = Plan()
+    arn = f"aws_iam_role.{name}{index}.arn"
+    attr = block.attributes.get("execution_role_arn")
+    if attr is not None:  # `execution_role_arn = null` / `""`
+        plan.add(block.file, Edit(attr.value.span.start, attr.value.span.end, arn))
+    else:
+        after = next((block.attributes[a] for a in ("task_role_arn", "family") if a in block.attributes), None)
+        if after is not None and "\n" not in after.span.text:
+            at = line_end(text, after.span.end)
+            indent = indent_of(text, after.span.start)
+        else:
+            at = line_end(text, block.body_span.start)
+            first = min((a.span.start for a in block.attributes.values()), default=None)
+            indent = indent_of(text, first) if first is not None else "  "
+        plan.add(block.file, Edit(at, at, f"{indent}execution_role_arn = {arn}\n"))
+    rendered = render(mr.options.templates, "execution_role.tf.j2", name=name, index=index, meta=meta,
+                      td_address=td.address, name_prefix=_name_prefix(label))
+    from .engine import _place_generated  # right after the task definition, or in --output-file
+
+    _place_generated(mr, plan, block, rendered)
+    plan.fixed.append(f"{td.span.file.display}:{td.span.line}: EF101 {td.address}: created the execution role "
+                      f"aws_iam_role.{name} (trusts ecs-tasks.amazonaws.com, AmazonECSTaskExecutionRolePolicy "
+                      "attached) and set execution_role_arn")
+    return RoleTarget(f"aws_iam_role.{name}{index}.id", plan=plan, created=f"aws_iam_role.{name}")
+
+
+def _name_prefix(label: str) -> str:
+    """IAM role `name_prefix`: at most 38 characters of [\\w+=,.@-]."""
+    base = re.sub(r"[^A-Za-z0-9_+=,.@-]", "-", label)[:27]
+    return f"{base}-execution-"
