@@ -376,7 +376,7 @@ def test_output_file_never_clobbers_a_file_created_meanwhile(tmp_path: Path) -> 
     result = _run(directory, output_file="generated.tf")
     created = next(c for c in result.changes if c.created)
     Path(created.path).write_text("# someone else's file\n")
-    with pytest.raises(EcsfixError, match="appeared since it was read"):
+    with pytest.raises(EcsfixError, match="appeared since ecsfix read the module"):
         write_change(created)
     assert Path(created.path).read_text() == "# someone else's file\n"
 

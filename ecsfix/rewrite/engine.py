@@ -13,7 +13,6 @@ import difflib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,7 +36,6 @@ from ..model import (
 )
 from ..rules.base import RuleContext
 from ..scan import load_module, run_rules, scan_module
-from . import safewrite
 from .common import (
     MARKER,
     Edit,
@@ -56,6 +54,7 @@ from .common import (
     remove_item,
     render,
 )
+from .safewrite import write_change  # noqa: F401  (re-exported; new files too)
 
 __all__ = ["Edit", "FileChange", "Moved", "Options", "RewriteResult", "apply_edits", "rewrite", "write_change"]
 
@@ -908,27 +907,6 @@ def rewrite(
         result.changes.extend(changes)
         result.moved.extend(plan.moved)
     return result
-
-
-def write_change(change: FileChange) -> None:
-    """Write one change safely: a new file is created exclusively, an existing one replaced atomically."""
-    if not change.created:
-        safewrite.write_change(change)
-        return
-    directory = os.path.dirname(os.path.abspath(change.path))
-    fd, tmp = tempfile.mkstemp(prefix=".ecsfix-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(change.new.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        try:
-            os.link(tmp, change.path)  # fails if someone created the file meanwhile: never clobber
-        except FileExistsError:
-            raise EcsfixError(f"{change.display} appeared since it was read: run ecsfix rewrite again") from None
-    finally:
-        os.unlink(tmp)
 
 
 def _check_parses(src: SourceFile, new: str) -> str | None:
