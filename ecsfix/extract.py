@@ -118,9 +118,14 @@ def container_of(resolver: Resolver, obj: Obj, scope: Scope | None) -> Container
 
 def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) -> None:
     resolved, lscope = resolver.resolve2(expr, scope)
+    if isinstance(resolved, Call) and resolved.name == "concat":
+        # concat([literal entries], var.extra, cond ? [...] : []): read every literal list, report the rest
+        for arg in resolved.args:
+            _environment(resolver, c, arg, lscope)
+        return
     if not isinstance(resolved, Lst):
         if resolved is not None and not (isinstance(resolved, Other) and resolved.kind == REPORTED):
-            c.unresolved.append(f"environment of container {c.display_name} is {_unknown_reason(resolved)}")
+            c.unresolved.append(f"environment of container {c.display_name}: {_unknown_reason(resolved)}")
         return
     for item in resolved.items:
         entry, escope = resolver.resolve2(item, lscope)

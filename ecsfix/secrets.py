@@ -595,7 +595,14 @@ def _placeholder(v: str) -> bool:
         return True
     if (s[0], s[-1]) in (("<", ">"), ("{", "}"), ("[", "]")):
         return True
+    if s.lower() in _PLACEHOLDER_WORDS:
+        return True
     return set(s) <= {"*"} or set(s.lower()) <= {"x"} or set(s) <= {"."}
+
+
+# Words people write where a password goes in examples and defaults (never a real credential).
+# (`pass`/`secret` are weak but real passwords: still flagged.)
+_PLACEHOLDER_WORDS = frozenset({"dummy", "placeholder", "example", "fake", "redacted", "changeme"})
 
 
 def _assignment_secret(key: str, v: str, comp_cfg: DetectConfig) -> str | None:
@@ -766,10 +773,21 @@ def _value_why_uncached(value: str, cfg: DetectConfig) -> str | None:
 _URL_INTERP_PASSWORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/@\s\"']{0,200}?:\$\{([^{}]{1,200})\}@")
 
 
+_URL_INTERP_USER_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://\$\{([^{}]{1,200})\}@")
+
+
 def _url_interpolated_password(text: str) -> str | None:
-    """``scheme://user:${x}@host``: the password position holds an interpolation -> its source."""
+    """``scheme://user:${x}@host``: the password position holds an interpolation -> its source.
+    ``redis://${var.auth_token}@host``: a lone user part whose reference is named like a secret."""
     m = _URL_INTERP_PASSWORD_RE.search(text)
-    return m.group(1).strip() if m else None
+    if m:
+        return m.group(1).strip()
+    m = _URL_INTERP_USER_RE.search(text)
+    if m:
+        idents = re.findall(r"[A-Za-z_][A-Za-z0-9_-]*", m.group(1))
+        if idents and name_is_secret(idents[-1]):
+            return m.group(1).strip()
+    return None
 
 
 def _url_password(text: str) -> bool:
@@ -829,6 +847,10 @@ def classify(name: str | None, value: str | None, *, config: DetectConfig | None
         if value_why is _BENIGN:
             return None
     name_v = _name_verdict(name, cfg) if name else None
+    if name_v is not None and name_v[1] and value_why is None and value is not None:
+        word = value.strip()
+        if word.isalpha() and len(word) < 16:
+            return None  # KAFKA_AUTH=iam, AUTH_MODE=oidc: an AUTH-only name holding a mode word
     if name_v is not None and value_why is not None:
         return Verdict("both", f"{name_v[0]}; {value_why}")
     if name_v is not None:

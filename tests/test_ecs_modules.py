@@ -134,7 +134,7 @@ def test_unresolved_inputs_are_ef003_not_clean() -> None:
     infos = sorted((f.rule, f.severity, f.resource, f.message.split(";")[0]) for f in result.findings)
     assert infos == [
         ("EF003", "info", "module.api_container",
-         "not statically analysable: environment of container api is var.environment has no default value in this module"),
+         "not statically analysable: environment of container api: var.environment has no default value in this module"),
         ("EF003", "info", "module.api_container",
          "not statically analysable: map_environment of container api is a for expression"),
         ("EF003", "info", "module.orders",

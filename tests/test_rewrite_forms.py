@@ -419,3 +419,46 @@ def test_template_shared_by_two_task_definitions_is_left_with_a_note(tmp_path: P
     result = rewrite([str(tmp_path)])
     assert result.errors == [] and result.changes == []
     assert sum("c.tpl is shared by 2 task definitions" in n for n in result.notes) == 2
+
+
+# --------------------------------------------------------------------------- refusals (found on real-world files)
+
+REFUSALS = {
+    "secret-inside-template": (
+        'resource "aws_ecs_task_definition" "app" {\n  family             = "app"\n'
+        '  execution_role_arn = aws_iam_role.exec.arn\n  container_definitions = jsonencode([{\n'
+        '    name  = "app"\n    image = "nginx"\n    environment = [\n'
+        '      { name = "DATABASE_URL", value = "postgres://app:hunter2@${aws_db_instance.db.address}:5432/app" },\n'
+        '    ]\n  }])\n}\n',
+        "mixes a committed secret with references",
+    ),
+    "extra-keys": (
+        'resource "aws_ecs_task_definition" "svc" {\n  family             = "svc"\n'
+        '  execution_role_arn = aws_iam_role.exec.arn\n  container_definitions = <<EOF\n'
+        '[\n  {\n    "name": "app",\n    "environment": [\n'
+        '      {"name": "APP_PASSWORD", "value": "hunter2", "value1": "hunter2-other"}\n    ]\n  }\n]\nEOF\n}\n',
+        "has keys other than name and value",
+    ),
+    "not-rewritable-form": (
+        'resource "aws_ecs_task_definition" "app" {\n  family                = "app"\n'
+        '  execution_role_arn    = aws_iam_role.exec.arn\n'
+        '  container_definitions = jsonencode(var.containers)\n}\n\n'
+        'variable "containers" {\n  default = [{ name = "a", environment = [{ name = "DB_PASSWORD", value = "hunter2" }] }]\n}\n',
+        "move DB_PASSWORD to `secrets` by hand",
+    ),
+}
+
+
+@pytest.mark.parametrize("key", sorted(REFUSALS))
+def test_unsafe_or_unsupported_entries_are_left_with_a_note(tmp_path: Path, key: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from ecsfix.cli import main
+
+    text, why = REFUSALS[key]
+    (tmp_path / "main.tf").write_text(text)
+    result = rewrite([str(tmp_path)])
+    assert result.changes == [] and result.errors == []
+    assert any(why in n for n in result.notes), result.notes
+    assert main(["rewrite", str(tmp_path)]) == 1  # never "nothing to do"
+    captured = capsys.readouterr()
+    assert "hunter2" not in captured.out + captured.err

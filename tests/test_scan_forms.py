@@ -330,3 +330,26 @@ def test_numeric_and_string_cpu_memory_give_identical_findings(tmp_path: Path, k
     numbers, strings = results
     assert numbers == strings
     assert [(r[0], r[4]) for r in numbers] == [("EF001", "DB_PASSWORD")]
+
+
+def test_environment_built_with_concat_reads_every_literal_list(tmp_path: Path) -> None:
+    from ecsfix.scan import scan
+
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "app" {\n'
+        '  family             = "app"\n'
+        '  execution_role_arn = aws_iam_role.exec.arn\n'
+        '  container_definitions = jsonencode([{\n'
+        '    name  = "app"\n'
+        '    image = "nginx"\n'
+        '    environment = concat([\n'
+        '      { name = "DB_PASSWORD", value = var.db_password },\n'
+        '      { name = "LOG_LEVEL", value = "info" },\n'
+        '    ], var.extra_env, [{ name = "SENTRY_AUTH_TOKEN", value = "hunter2-sentry" }])\n'
+        '  }])\n'
+        '}\n'
+    )
+    result = scan([str(tmp_path)])
+    assert sorted(f.name or "" for f in result.findings if f.rule == "EF001") == ["DB_PASSWORD", "SENTRY_AUTH_TOKEN"]
+    ef003 = [f for f in result.findings if f.rule == "EF003"]
+    assert len(ef003) == 1 and "var.extra_env has no default value" in ef003[0].message

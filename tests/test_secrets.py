@@ -288,6 +288,15 @@ NOT_SECRET_VALUE_CASES = [
     # the interpolated password lands in plaintext in the task definition at apply time
     case("DATABASE_URL", "postgres://${var.user}:${var.password}@db/app", "value", "url-interpolated-password"),
     case("DATABASE_URL", "postgres://${var.user}@db/app", None, "url-interpolated-user-only"),
+    # a lone user part named like a secret is the credential (Redis AUTH, GitHub tokens in URLs)
+    case("CACHE_ENDPOINT", "redis://${var.cache_auth_token}@${var.cache_host}:6379", "value", "url-user-part-token"),
+    case("CACHE_ENDPOINT", "redis://${var.cache_host}@proxy:6379", None, "url-user-part-host"),
+    case("DATABASE_URL", "postgres://app:dummy@db/app", None, "url-placeholder-word-password"),
+    case("DATABASE_URL", "postgres://app:changeme@db/app", None, "url-changeme-password"),
+    # an AUTH-only name holding a mode word is a setting, not a credential
+    case("KAFKA_AUTH", "iam", None, "auth-mode-iam"),
+    case("AUTH_MODE", "oidc", None, "auth-mode-oidc"),
+    case("PROXY_AUTH", "hunter2pass9", "name", "auth-with-a-password"),
     case("DATABASE_URL", "postgres://app:$DB_PASSWORD@db/app", None, "url-runtime-env-password"),
     case("DATABASE_URL", "postgres://app:****@db/app", None, "url-masked-password"),
     case("WORKER", "disk-cleaner", None, "disk-cleaner-not-openai"),

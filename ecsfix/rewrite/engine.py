@@ -204,6 +204,12 @@ def plan_secrets(mr: ModuleRewrite) -> Plan:
         for c in td.containers:
             if c.obj is not None and td.block is not None and c.obj.span.file is not td.block.file:
                 users.setdefault(c.obj.span.file.path, set()).add(td.address)
+    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable]
+    for td in mr.scan.task_definitions:
+        names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
+        if names and td.kind not in ("plan", "module"):
+            plan.notes.append(f"{td.span.file.display}:{td.span.line}: {td.address}: not rewritten: container "
+                              f"definitions written as {td.form}; move {', '.join(names)} to `secrets` by hand")
     for td in mr.scan.task_definitions:
         if td.kind == "module":
             continue  # the module planner (`modules.py`) rewrites module inputs
@@ -304,7 +310,11 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
         value_from: dict[str, str] = {}
         for e in entries:
             assert e.name is not None
-            expr, var_name = _value_expression(mr, td, e, tplvars, label, variables, plan)
+            try:
+                expr, var_name = _value_expression(mr, td, e, tplvars, label, variables, plan)
+            except _Refuse as exc:
+                plan.notes.append(f"{where} container {container.display_name}: not rewritten: {exc}")
+                return Plan(notes=plan.notes)
             if expr is None:
                 plan.notes.append(
                     f"{where} container {container.display_name}: not rewritten: the value of {e.name} "
@@ -460,6 +470,10 @@ def _unsupported(container: Container, entries: list[EnvEntry], form: str) -> st
     for e in entries:
         if e.name is None:
             return "an entry name is not a literal"
+        keys = set(re.findall(r'"([^"\\]+)"\s*:', e.span.text) if json_syntax_of(e) else
+                   re.findall(r'(?:^|[{,\s])"?([A-Za-z_][\w-]*)"?\s*=(?!=)', _without_strings(e.span.text)))
+        if keys - {"name", "value"}:
+            return f"the entry {e.name} has keys other than name and value"
         if e.value is None:
             return f"{e.name} has no value"
         if "\n" in e.value.at_entry.span.text:
@@ -467,9 +481,21 @@ def _unsupported(container: Container, entries: list[EnvEntry], form: str) -> st
     return None
 
 
+def json_syntax_of(e: EnvEntry) -> bool:
+    return e.span.text.lstrip("{ \t\r\n").startswith('"')
+
+
+def _without_strings(text: str) -> str:
+    return re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+
+
 def _template_unsafe(mr: ModuleRewrite, td: TaskDefinition) -> bool:
     files = {c.obj.span.file.path: c.obj.span.file for c in td.containers if c.obj is not None}
     return any("${" in f.text or "%{" in f.text for f in files.values())
+
+
+class _Refuse(Exception):
+    """This entry cannot be moved safely; the message says why (never a value)."""
 
 
 def _value_expression(
@@ -479,6 +505,14 @@ def _value_expression(
     """The HCL expression that gives the secret its value, and the new variable's name, if any."""
     assert e.value is not None and e.name is not None
     at = e.value.at_entry
+    if isinstance(at, Str) and at.is_template and mr.options.literal_values != "keep":
+        from ..rules.values import view_expr
+        from ..secrets import classify
+
+        verdict = classify(None, view_expr(at).text, config=None)
+        if verdict is not None and "interpolated from" not in verdict.why:
+            raise _Refuse(f"the value of {e.name} mixes a committed secret with references ({verdict.why}): "
+                          "replace the secret part with a variable, then run ecsfix rewrite again")
     if _is_literal(e):
         if mr.options.literal_values == "keep":
             plan.warnings.append(
