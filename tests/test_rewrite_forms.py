@@ -67,6 +67,7 @@ CASES = [
     Case("bom_no_newline", "BOM, no final newline", ("DB_PASSWORD",)),
     Case("oneline_heredoc", "one-line JSON containers", ("SENTRY_AUTH_TOKEN",), ("hunter2-sentry",), ("APP_ENV", "LOG_LEVEL")),
     Case("oneline_hcl", "one-line HCL container", ("MAILGUN_API_KEY",), (), ("TZ",)),
+    Case("exclusive_inline_role", "role with inline_policy blocks", ("DB_PASSWORD",), role="inline_policy"),
 ]
 IDS = [c.fixture for c in CASES]
 
@@ -115,6 +116,11 @@ def test_bytes_outside_edited_spans_unchanged(case: Case, tmp_path: Path) -> Non
                     allowed.setdefault(expr.span.file.path, []).append((expr.span.start, expr.span.end))
             for e in c.environment:  # entries of a list in `locals`
                 allowed.setdefault(e.span.file.path, []).append((e.span.start, e.span.end))
+    if case.role == "inline_policy":  # the grant is a new block inside the execution role
+        for path in allowed:
+            src = SourceFile(path=path, display=path, text=Path(path).read_text())
+            allowed[path] += [(b.span.start, b.span.end) for b in parse_file(src)
+                              if b.type == "resource" and b.labels[:1] == ["aws_iam_role"]]
     for change in _run(directory).changes:
         spans = allowed[change.path]
         ops = difflib.SequenceMatcher(None, change.original, change.new, autojunk=False).get_opcodes()
@@ -161,10 +167,16 @@ def test_generated_wiring(case: Case, tmp_path: Path) -> None:
                  # the EF102 fix for a secret the role could not read before (rewrite/deploy.py)
                  and not b.labels[1].endswith("_execution_secrets")]
     types = sorted(b.labels[0] for b in generated)
-    assert types == ["aws_iam_role_policy", "aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
-    policy = next(b for b in generated if b.labels[0] == "aws_iam_role_policy")
-    assert policy.attributes["role"].value.span.text == case.role
-    assert "secretsmanager:GetSecretValue" in policy.span.text
+    if case.role == "inline_policy":  # the grant goes into the role's own inline_policy blocks
+        assert types == ["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
+        role = next(b for b in blocks if b.type == "resource" and b.labels[0] == "aws_iam_role")
+        inline = [b for b in role.blocks if b.type == "inline_policy"]
+        assert len(inline) == 2 and "secretsmanager:GetSecretValue" in inline[1].span.text
+    else:
+        assert types == ["aws_iam_role_policy", "aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
+        policy = next(b for b in generated if b.labels[0] == "aws_iam_role_policy")
+        assert policy.attributes["role"].value.span.text == case.role
+        assert "secretsmanager:GetSecretValue" in policy.span.text
     assert sorted(m.name for m in result.moved) == sorted(case.moved)
     for name in case.moved:
         assert re.search(rf':{name}::"', "".join(c.new for c in result.changes)), name

@@ -292,6 +292,12 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
         from .roles import execution_role_target
 
         role = execution_role_target(mr, td)
+        if role.role is None and not ssm:
+            from .roles import role_of
+
+            exclusive = role_of(mr, td)
+            if exclusive.exclusive and exclusive.role is not None:
+                role = exclusive  # the grant goes where the role manages its policies (below)
         if role.role is None:
             plan.notes.append(role.note or f"{where}: not rewritten: no execution role to grant the secret to")
             return plan
@@ -382,6 +388,20 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
         write_only=mr.options.write_only is True if ssm else _write_only(mr),
         kms_key_id=mr.options.kms_key_id,
     )
+    if role.exclusive and not ssm:
+        from . import deploy
+
+        rendered = render(
+            mr.options.templates, "module_secret.tf.j2", name=secret.name, name_prefix=_name_prefix(block, label),
+            values=values, grant=f"{role.resource_address()} reads it through its own policies (below)", **common,
+        )
+        _place_generated(mr, plan, block, rendered)
+        grants = deploy._Grants()
+        grants.add(deploy.SECRET_READ, secret.arn)
+        if mr.options.kms_key_id:
+            grants.add(deploy.DECRYPT, mr.options.kms_key_id)
+        deploy._emit_policy(mr, plan, td, role, grants, base=f"{label}-secrets")
+        return plan
     if ssm:
         policy = mr.names.free(f"{label}_parameters", ("aws_iam_role_policy",))
         rendered = render(
