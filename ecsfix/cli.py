@@ -4,7 +4,6 @@
 import os
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Optional
 
 from . import __version__
@@ -15,6 +14,15 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-V"]):  # fast path: no typer, no parser import
         print(f"ecsfix {__version__}")
         return 0
+    # Fast path for the common `scan` invocations (pre-commit runs one per commit): typer and rich
+    # cost ~0.15 s to import. Anything it does not recognise (help, errors) goes through typer.
+    fast = _fast_scan_args(args)
+    if fast is not None:
+        try:
+            return scan_command(**fast)
+        except KeyboardInterrupt:
+            print("ecsfix: interrupted", file=sys.stderr)
+            return 2
     app = build_app()
     try:
         app(args=args, prog_name="ecsfix")
@@ -39,7 +47,91 @@ class ScanFormat(str, Enum):
     github = "github"
 
 
-def _load_config(config_file: Optional[Path], paths: list[str]):  # type: ignore[no-untyped-def]  # noqa: UP045
+_SCAN_VALUE_OPTIONS = {"--format": "fmt", "-f": "fmt", "--output": "output", "-o": "output",
+                       "--config": "config_file", "--exclude": "exclude", "--jobs": "jobs", "-j": "jobs"}
+_SCAN_FLAGS = {"--no-progress": "no_progress", "--no-cache": "no_cache"}
+_FORMATS = ("text", "json", "sarif", "github")
+
+
+def _fast_scan_args(args: list[str]):  # type: ignore[no-untyped-def]
+    """The keyword arguments of `scan_command` for a plain, valid `scan` command line, else None
+    (typer then parses it and words any error or help exactly as it always does)."""
+    if not args or args[0] != "scan":
+        return None
+    out: dict = {"paths": [], "fmt": "text", "output": None, "config_file": None, "exclude": [], "jobs": None,
+                 "no_progress": False, "no_cache": False}
+    rest = args[1:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        i += 1
+        if not arg.startswith("-") or arg == "-":
+            out["paths"].append(arg)
+            continue
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _SCAN_FLAGS and not eq:
+            out[_SCAN_FLAGS[name]] = True
+            continue
+        if name not in _SCAN_VALUE_OPTIONS:
+            return None
+        if not eq:
+            if i >= len(rest) or rest[i].startswith("-"):
+                return None
+            value = rest[i]
+            i += 1
+        key = _SCAN_VALUE_OPTIONS[name]
+        if key == "fmt" and value not in _FORMATS:
+            return None
+        if key == "jobs":
+            if not value.isdigit():
+                return None
+            out["jobs"] = int(value)
+        elif key == "exclude":
+            out["exclude"].append(value)
+        elif not value:
+            return None
+        else:
+            out[key] = value
+    return out
+
+
+def scan_command(paths: list[str], fmt: str, output: Optional[str], config_file: Optional[str],  # noqa: UP045
+                 exclude: list[str], jobs: Optional[int], no_progress: bool, no_cache: bool) -> int:  # noqa: UP045
+    """`ecsfix scan`: the exit code (0 clean, 1 findings, 2 errors)."""
+    from .report import render
+    from .scan import default_jobs, scan, settings_key
+
+    targets = paths or ["."]
+    config = _load_config(config_file, targets)
+    if config is None:
+        return 2
+    if jobs is not None and jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    cache = None
+    if not no_cache:
+        from .cache import ScanCache, cache_root
+
+        cache = ScanCache(cache_root(targets), settings_key(config, None))
+    result = scan(targets, config=config, excludes=tuple(exclude), jobs=jobs or default_jobs(), cache=cache)
+    color = output is None and fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    text = render(result, fmt, tool_version=__version__, color=color)
+    if output is not None:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            print(f"{output}: error: cannot write report ({exc.strerror})", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+    if fmt != "text":
+        for err in result.errors:  # machine formats carry errors inside; repeat them for humans
+            print(err.render(), file=sys.stderr)
+    return result.exit_code
+
+
+def _load_config(config_file: Optional[str], paths: list[str]):  # type: ignore[no-untyped-def]  # noqa: UP045
     from .config import find_config, load_config
     from .model import EcsfixError
     from .sources import display_path
@@ -54,6 +146,8 @@ def _load_config(config_file: Optional[Path], paths: list[str]):  # type: ignore
 
 
 def build_app():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
     import typer
 
     app = typer.Typer(
@@ -81,30 +175,13 @@ def build_app():  # type: ignore[no-untyped-def]
         exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")] = None,
         jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: number of cores).")] = None,
         no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the result cache (.ecsfix_cache/ in the scanned directory, else in the working directory; or $ECSFIX_CACHE_DIR).")] = False,
     ) -> None:
         """Report plaintext secrets in ECS container definitions (exit 0 clean, 1 findings, 2 errors)."""
-        from .report import render
-        from .scan import scan as run_scan
-
-        targets = paths or ["."]
-        config = _load_config(config_file, targets)
-        if config is None:
-            raise typer.Exit(2)
-        result = run_scan(targets, config=config, excludes=tuple(exclude or ()))
-        color = output is None and fmt == ScanFormat.text and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = render(result, fmt.value, tool_version=__version__, color=color)
-        if output is not None:
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                print(f"{output}: error: cannot write report ({exc.strerror})", file=sys.stderr)
-                raise typer.Exit(2) from None
-        else:
-            sys.stdout.write(text)
-        if fmt != ScanFormat.text:
-            for err in result.errors:  # machine formats carry errors inside; repeat them for humans
-                print(err.render(), file=sys.stderr)
-        raise typer.Exit(result.exit_code)
+        code = scan_command(list(paths or []), fmt.value, str(output) if output is not None else None,
+                            str(config_file) if config_file is not None else None, list(exclude or []), jobs,
+                            no_progress, no_cache)
+        raise typer.Exit(code)
 
     @app.command()
     def rules() -> None:

@@ -80,8 +80,11 @@ def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | Non
     # into a loop: a link back to one of its own ancestors is reported and skipped.
     top_real = os.path.realpath(top)
     seen: set[str] = set()
+    # Real paths are worked out from the parent's (realpath() per directory costs a stat per path
+    # component); only a directory that is itself a link needs realpath().
+    reals: dict[str, str] = {top: top_real}
     for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
-        real = os.path.realpath(dirpath)
+        real = reals.pop(dirpath, None) or os.path.realpath(dirpath)
         if real in seen:
             dirnames[:] = []
             continue
@@ -91,7 +94,7 @@ def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | Non
         dirnames[:] = [
             d for d in sorted(dirnames)
             if d not in SKIP_DIRS and not (excludes and _excluded(rel_dir + d, excludes))
-            and _follow(os.path.join(dirpath, d), real, top_real, found, root)
+            and _follow(os.path.join(dirpath, d), real, top_real, found, root, reals)
         ]
         tf_files: list[str] = []
         for name in sorted(filenames):
@@ -106,9 +109,11 @@ def _walk(top: str, excludes: tuple[str, ...], found: Discovery, root: str | Non
             found.modules[dirpath] = tf_files
 
 
-def _follow(path: str, parent_real: str, top_real: str, found: Discovery, root: str | None) -> bool:
+def _follow(path: str, parent_real: str, top_real: str, found: Discovery, root: str | None,
+            reals: dict[str, str]) -> bool:
     """Whether the walk enters directory `path` (only symlinks are ever refused)."""
     if not os.path.islink(path):
+        reals[path] = os.path.join(parent_real, os.path.basename(path))
         return True
     target = os.path.realpath(path)
     if _within(parent_real, target):

@@ -1,8 +1,12 @@
 """HCL native syntax -> `model` blocks and expressions.
 
-This is the only module that touches python-hcl2's internals (its rule classes and the private
-lark `_meta` positions, see NOTES.md). python-hcl2 is used as a *locator*: every node becomes a
-span into the original text, which is never re-printed.
+This is the only module that touches python-hcl2's internals: its Lark grammar (`hcl2.lark`, whose
+rule names this converter reads) and its cached LALR parser. python-hcl2 is used as a *locator*:
+every node becomes a span into the original text, which is never re-printed.
+
+For speed the raw Lark tree is converted directly; python-hcl2's own rule-object transformer
+(`hcl2.parses`) would cost another ~60% of the parse time and is not needed for spans. A parse
+tree's node positions are read from its first and last token (see `_Converter.span`).
 """
 
 from __future__ import annotations
@@ -31,24 +35,63 @@ from .model import (
     Str,
 )
 
-_SKIP = {"NewLineOrCommentRule"}
+_NL = "new_line_or_comment"
+_parser: Any = None
 
 
-def _import_hcl2() -> Any:
-    import hcl2  # imported lazily: ~90 ms with its grammar, paid only when HCL must be parsed
+def _lark_parser() -> Any:
+    """python-hcl2's LALR parser (loaded once from python-hcl2's own grammar cache), rebuilt without
+    position propagation: node positions come from tokens here, and propagating them into every
+    node costs a third of the parse."""
+    global _parser
+    if _parser is None:
+        from hcl2.parser import parser  # imported lazily: ~0.2 s with its grammar, paid only to parse HCL
 
-    return hcl2
+        hcl = parser()
+        _parser = _without_positions(hcl) or hcl
+    return _parser
+
+
+def _without_positions(hcl: Any) -> Any:
+    """A copy of the Lark parser `hcl` whose tree builder does not propagate positions, or None if
+    this Lark version is shaped differently (then `hcl` itself is used: same trees, slower)."""
+    import copy
+
+    try:
+        from lark import Tree
+        from lark.parse_tree_builder import ParseTreeBuilder
+
+        frontend = copy.copy(hcl.parser)
+        lalr = copy.copy(frontend.parser)
+        state = copy.copy(lalr.parser)
+        builder = ParseTreeBuilder(hcl.rules, Tree, False, False, hcl.options.maybe_placeholders)
+        callbacks = builder.create_callback(None)
+        if set(callbacks) != set(state.callbacks):
+            return None
+        state.callbacks = callbacks
+        lalr.parser = state
+        frontend.parser = lalr
+        return frontend
+    except Exception:  # any other shape of Lark's internals: fall back to the public parser
+        return None
+
+
+def _parse_tree(text: str) -> Any:
+    # python-hcl2 appends a newline too: its grammar needs one at the end of the last line.
+    tree = _lark_parser().parse(text + "\n")
+    if "%{" in text:
+        _check_directives(tree)
+    return tree
 
 
 def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[Block]:
     """Parse `text` (default: the whole file) whose first character is at offset `base`."""
-    hcl2 = _import_hcl2()
     body_text = src.text if text is None else text
     if body_text.startswith("\ufeff"):  # a BOM is kept in the file but is not HCL
         body_text = body_text[1:]
         base += 1
     try:
-        tree = hcl2.parses(body_text)
+        tree = _parse_tree(body_text)
     except Exception as exc:  # lark raises many types; all mean "not valid HCL"
         line = getattr(exc, "line", None)
         message = _parse_message(exc)
@@ -63,26 +106,65 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
     if not kids:
         return []
     try:
-        return [conv.block(c) for c in _children(kids[0]) if _name(c) == "BlockRule"]
+        return [conv.block(c) for c in _children(kids[0]) if _name(c) == "block"]
     except (AttributeError, IndexError, ValueError):  # a parser shape we do not know: never a traceback
         raise EcsfixError("could not map this file's syntax tree (please report this file shape)") from None
 
 
 def parse_expression(src: SourceFile, start: int, end: int) -> Expr:
     """Parse the expression text in src.text[start:end] (used for `${...}` in JSON templates)."""
-    hcl2 = _import_hcl2()
     inner = src.text[start:end]
     prefix = "x = "
     try:
-        tree = hcl2.parses(prefix + inner + "\n")
+        tree = _parse_tree(prefix + inner + "\n")
     except Exception as exc:
         raise EcsfixError(_parse_message(exc)) from None
     conv = _Converter(src, start - len(prefix))
     body = _children(tree)[0]
     for c in _children(body):
-        if _name(c) == "AttributeRule":
+        if _name(c) == "attribute":
             return conv.expr(_children(c)[2])
     raise EcsfixError("empty interpolation")
+
+
+class _UnterminatedDirective(Exception):
+    """A `%{ if }` / `%{ for }` without its end (python-hcl2's transformer rejects those too)."""
+
+
+_IF, _ELSE, _ENDIF = "template_if_start", "template_else", "template_endif"
+_FOR, _ENDFOR = "template_for_start", "template_endfor"
+
+
+def _check_directives(tree: Any) -> None:
+    """Reject what python-hcl2's transformer rejects: an opening directive without its end."""
+    for string in tree.find_data("string"):
+        kinds = [_name(p.children[0]) if _is_rule(p) and p.children else "" for p in string.children]
+        i = 0
+        while i < len(kinds):
+            i = _directive_end(kinds, i) if kinds[i] in (_IF, _FOR) else i + 1
+
+
+def _directive_end(kinds: list[str], i: int) -> int:
+    """kinds[i] opens a directive; the index after its end (nested directives consume their own)."""
+    if kinds[i] == _IF:
+        end, i = _collect(kinds, i + 1, (_ELSE, _ENDIF))
+        if end == _ELSE:
+            end, i = _collect(kinds, i, (_ENDIF,))
+        if end != _ENDIF:
+            raise _UnterminatedDirective()
+        return i
+    end, i = _collect(kinds, i + 1, (_ENDFOR,))
+    if end != _ENDFOR:
+        raise _UnterminatedDirective()
+    return i
+
+
+def _collect(kinds: list[str], i: int, ends: tuple[str, ...]) -> tuple[str | None, int]:
+    while i < len(kinds):
+        if kinds[i] in ends:
+            return kinds[i], i + 1
+        i = _directive_end(kinds, i) if kinds[i] in (_IF, _FOR) else i + 1
+    return None, i
 
 
 def _parse_message(exc: Exception) -> str:
@@ -107,20 +189,45 @@ def _non_ascii_identifier_at(text: str, line: object, column: object) -> bool:
 
 
 def _name(node: Any) -> str:
-    return type(node).__name__
-
-
-def _children(node: Any) -> list[Any]:
-    return [c for c in (getattr(node, "children", None) or []) if c is not None and _name(c) not in _SKIP]
-
-
-def _has_position(node: Any) -> bool:
-    meta = getattr(node, "_meta", None)
-    return meta is not None and not getattr(meta, "empty", True)
+    """The grammar rule of a tree node ("" for a token)."""
+    data = getattr(node, "data", None)
+    return "" if data is None else str(data)
 
 
 def _is_rule(node: Any) -> bool:
-    return hasattr(node, "children")
+    return getattr(node, "data", None) is not None
+
+
+def _children(node: Any) -> list[Any]:
+    return [c for c in (getattr(node, "children", None) or []) if c is not None and _name(c) != _NL]
+
+
+def _first_pos(node: Any) -> int | None:
+    """Start offset of the first token under `node` (None for an empty rule)."""
+    if not _is_rule(node):
+        return node.start_pos  # type: ignore[no-any-return]
+    for c in node.children:
+        if c is not None:
+            pos = _first_pos(c)
+            if pos is not None:
+                return pos
+    return None
+
+
+def _last_pos(node: Any) -> int | None:
+    """End offset of the last token under `node` (None for an empty rule)."""
+    if not _is_rule(node):
+        return node.end_pos  # type: ignore[no-any-return]
+    for c in reversed(node.children):
+        if c is not None:
+            pos = _last_pos(c)
+            if pos is not None:
+                return pos
+    return None
+
+
+def _has_position(node: Any) -> bool:
+    return _first_pos(node) is not None
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
@@ -148,8 +255,10 @@ class _Converter:
         self.base = base
 
     def span(self, node: Any) -> Span:
-        meta = node._meta
-        return Span(self.src, self.base + meta.start_pos, self.base + meta.end_pos)
+        start, end = _first_pos(node), _last_pos(node)
+        if start is None or end is None:
+            raise ValueError("a rule without tokens has no span")
+        return Span(self.src, self.base + start, self.base + end)
 
     def text(self, node: Any) -> str:
         return self.span(node).text
@@ -163,19 +272,19 @@ class _Converter:
         body_span: Span | None = None
         for k in kids[1:]:
             n = _name(k)
-            if n == "StringRule":
+            if n == "string":
                 labels.append(_unescape(self.text(k)[1:-1]))
-            elif n == "IdentifierRule":
+            elif n in ("identifier", "keyword", "literal_value"):
                 labels.append(self.text(k))
-            elif n == "BodyRule":
+            elif n == "body":
                 if _has_position(k):
                     body_span = self.span(k)
                 for item in _children(k):
                     iname = _name(item)
-                    if iname == "AttributeRule":
+                    if iname == "attribute":
                         attr = self.attribute(item)
                         attributes[attr.name] = attr
-                    elif iname == "BlockRule":
+                    elif iname == "block":
                         blocks.append(self.block(item))
         span = self.span(node)
         if body_span is None:  # empty block `x {}`: the body is between the braces
@@ -196,42 +305,42 @@ class _Converter:
 
     def expr(self, node: Any) -> Expr:
         n = _name(node)
-        if n == "ExprTermRule":
+        if n == "expr_term":
             kids = [k for k in _children(node) if _is_rule(k)]
             if len(kids) == 1:
                 return self.expr(kids[0])
             return Other(self.span(node), "expression")
         span = self.span(node)
-        if n == "StringRule":
+        if n == "string":
             return self.string(node)
-        if n in ("IntLitRule", "FloatLitRule"):
+        if n in ("int_lit", "float_lit"):
             return Num(span, span.text)
-        if n == "LiteralValueRule":
+        if n == "literal_value":
             t = span.text
             if t == "null":
                 return Null(span)
             if t in ("true", "false"):
                 return Bool(span, t == "true")
             return Other(span, "literal")
-        if n in ("IdentifierRule", "GetAttrExprTermRule", "IndexExprTermRule"):
+        if n in ("identifier", "get_attr_expr_term", "index_expr_term"):
             return Ref(span, span.text)
-        if n == "ObjectRule":
+        if n == "object":
             return self.object(node)
-        if n == "TupleRule":
+        if n == "tuple":
             return Lst(span, [self.expr(k) for k in _children(node) if _is_rule(k)])
-        if n == "FunctionCallRule":
+        if n == "function_call":
             kids = _children(node)
             fname = self.text(kids[0])
             args: list[Expr] = []
             for k in kids[1:]:
-                if _name(k) == "ArgumentsRule":
+                if _name(k) == "arguments":
                     args = [self.expr(a) for a in _children(k) if _is_rule(a)]
             return Call(span, fname, args)
-        if n in ("HeredocTemplateRule", "HeredocTrimTemplateRule"):
-            return self.heredoc(node, strip=n == "HeredocTrimTemplateRule")
-        if n.startswith("For"):
+        if n in ("heredoc_template", "heredoc_template_trim"):
+            return self.heredoc(node, strip=n == "heredoc_template_trim")
+        if n.startswith("for_"):
             return Other(span, "for expression")
-        if n == "ConditionalRule":
+        if n == "conditional":
             return Other(span, "conditional")
         return Other(span, "expression")
 
@@ -239,10 +348,10 @@ class _Converter:
         span = self.span(node)
         parts: list[str | Interp] = []
         for part in _children(node):
-            if _name(part) != "StringPartRule":
+            if _name(part) != "string_part":
                 continue
             inner = _children(part)
-            if len(inner) == 1 and _name(inner[0]) == "InterpolationRule":
+            if len(inner) == 1 and _name(inner[0]) == "interpolation":
                 ip = inner[0]
                 ikids = [k for k in _children(ip) if _is_rule(k)]
                 ispan = self.span(ip)
@@ -260,20 +369,23 @@ class _Converter:
     def object(self, node: Any) -> Obj:
         items: list[ObjItem] = []
         for el in _children(node):
-            if _name(el) != "ObjectElemRule":
+            if _name(el) != "object_elem":
                 continue
             kids = [k for k in _children(el) if _is_rule(k)]
             key_node, val_node = kids[0], kids[-1]
             key_span = self.span(key_node)
-            key: str | None
+            key: str | None = None
             kk = _children(key_node)
-            if _name(key_node) == "ObjectElemKeyRule" and kk and _name(kk[0]) == "IdentifierRule":
+            inner = kk[0] if len(kk) == 1 else None
+            if _name(inner) == "expr_term":  # a key written as a plain identifier, literal or string
+                terms = [k for k in _children(inner) if _is_rule(k)]
+                inner = terms[0] if len(terms) == 1 else None
+            kind = _name(inner)
+            if kind in ("identifier", "keyword", "literal_value"):  # `in = 1`, `true = 1` are names too
                 key = key_span.text
-            elif _name(key_node) == "ObjectElemKeyRule" and kk and _name(kk[0]) == "StringRule":
-                sv = self.string(kk[0])
+            elif kind == "string":
+                sv = self.string(inner)
                 key = sv.value if isinstance(sv, Str) else None
-            else:
-                key = None
             items.append(ObjItem(key, key_span, self.expr(val_node), self.span(el)))
         return Obj(self.span(node), items)
 

@@ -76,6 +76,24 @@ def _skip_braces(text: str, i: int) -> int:
     return -1
 
 
+_LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
+
+
+def header_labels(text: str, start: int) -> list[str] | None:
+    """The labels of the top-level block that starts at `start` (as found by `top_level_blocks`),
+    or None when they cannot be read without the parser (escapes inside a quoted label)."""
+    m = _HEADER.match(text, start)
+    if m is None:
+        return None
+    out: list[str] = []
+    for lm in _LABEL.finditer(m.group(2)):
+        quoted, bare = lm.group(1), lm.group(2)
+        if quoted is not None and ("\\" in quoted or "${" in quoted or "%{" in quoted):
+            return None
+        out.append(quoted if quoted is not None else bare)
+    return out
+
+
 def top_level_blocks(text: str) -> list[tuple[str, int, int]] | None:
     """(block type, start, end) of every top-level block, or None when unsure."""
     out: list[tuple[str, int, int]] = []

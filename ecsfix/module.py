@@ -22,6 +22,7 @@ class Module:
         self._parsed: dict[str, list[Block]] = {}
         self._parsed_parts: dict[tuple[str, int], list[Block]] = {}
         self._locals: dict[str, Attribute] | None = None
+        self._extents_of: dict[str, list[tuple[str, int, int]] | None] = {}
 
     # ------------------------------------------------------------------ parsing
     def hcl_files(self) -> Iterator[SourceFile]:
@@ -41,28 +42,40 @@ class Module:
     def blocks(self, btype: str, *labels: str, hint: str | None = None) -> Iterator[Block]:
         """Top-level blocks of a type (and leading labels). `hint` is a substring that must occur in
         a file for it to be parsed at all: the cheap pre-filter that keeps parsing lazy. Within a
-        file, only the blocks of the wanted type are parsed (located by `locate`)."""
+        file, only the blocks of the wanted type and labels are parsed (located by `locate`)."""
         needle = hint if hint is not None else btype
+        want = list(labels)
         for src in self.hcl_files():
             if needle not in src.text:
                 continue
-            for b in self._blocks_of_type(src, btype, needle):
-                if b.type == btype and b.labels[: len(labels)] == list(labels):
+            for b in self._blocks_of_type(src, btype, needle, want):
+                if b.type == btype and b.labels[: len(want)] == want:
                     yield b
 
-    def _blocks_of_type(self, src: SourceFile, btype: str, needle: str) -> list[Block]:
+    def _extents(self, src: SourceFile) -> list[tuple[str, int, int]] | None:
+        if src.path not in self._extents_of:
+            from .locate import top_level_blocks
+
+            self._extents_of[src.path] = top_level_blocks(src.text)
+        return self._extents_of[src.path]
+
+    def _blocks_of_type(self, src: SourceFile, btype: str, needle: str, labels: list[str]) -> list[Block]:
         if src.path in self._parsed:
             return self._parsed[src.path]
-        from . import hclparse
-        from .locate import top_level_blocks
-
-        extents = top_level_blocks(src.text)
+        extents = self._extents(src)
         if extents is None:
             return self.blocks_of(src)
+        from . import hclparse
+        from .locate import header_labels
+
         out: list[Block] = []
         for kind, start, end in extents:
             if kind != btype or needle not in src.text[start:end]:
                 continue
+            if labels:  # skip blocks whose header already shows other labels (no parse needed)
+                written = header_labels(src.text, start)
+                if written is not None and written[: len(labels)] != labels:
+                    continue
             key = (src.path, start)
             if key not in self._parsed_parts:
                 try:
@@ -84,7 +97,7 @@ class Module:
         pattern = re.compile(r'variable\s+"?' + re.escape(name) + r'"?\s*\{')
         for src in self.hcl_files():
             if "variable" in src.text and pattern.search(src.text):
-                for b in self.blocks_of(src):
+                for b in self._blocks_of_type(src, "variable", "variable", [name]):
                     if b.type == "variable" and b.labels[:1] == [name]:
                         return b
         return None

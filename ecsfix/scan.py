@@ -5,36 +5,49 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from .config import Config
+from . import sources
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
-from .resolve import Resolver
-from .rules import ef001, ef002, ef003, ef101, ef102, ef103, ef104, ef105
-from .rules.base import RuleContext
 from .sources import display_path, read_source
-from .suppress import is_suppressed
+
+if TYPE_CHECKING:
+    from .cache import Outcome, ScanCache
+    from .config import Config
+    from .resolve import Resolver
+    from .rules.base import RuleContext
 
 # Strings whose presence makes a directory worth parsing: the cheap module-level pre-filter.
 TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs",
             "terraform-aws-modules/terraform-aws-ecs", "container_definitions")
 
-Check = Callable[[TaskDefinition, RuleContext], Iterable[Finding]]
-ModuleCheck = Callable[[RuleContext], Iterable[Finding]]
-# Per task definition; ctx.module/ctx.resolver give the rest of the module when there is one.
-CHECKS: list[tuple[str, Check]] = [
-    ("EF001", ef001.check), ("EF002", ef002.check), ("EF003", ef003.check),
-    ("EF101", ef101.check), ("EF102", ef102.check), ("EF103", ef103.check), ("EF104", ef104.check),
-]
-# Once per module (rules about resources other than task definitions, e.g. services).
-MODULE_CHECKS: list[tuple[str, ModuleCheck]] = [("EF103", ef103.check_policies), ("EF105", ef105.check)]
+Check = Callable[[TaskDefinition, "RuleContext"], Iterable[Finding]]
+ModuleCheck = Callable[["RuleContext"], Iterable[Finding]]
+
+
+def checks() -> tuple[list[tuple[str, Check]], list[tuple[str, ModuleCheck]]]:
+    """The rules, imported on first use (a scan answered from the cache never needs them).
+    Per task definition (ctx.module/ctx.resolver give the rest of the module when there is one),
+    then once per module (rules about resources other than task definitions, e.g. services)."""
+    from .rules import ef001, ef002, ef003, ef101, ef102, ef103, ef104, ef105
+
+    per_td: list[tuple[str, Check]] = [
+        ("EF001", ef001.check), ("EF002", ef002.check), ("EF003", ef003.check),
+        ("EF101", ef101.check), ("EF102", ef102.check), ("EF103", ef103.check), ("EF104", ef104.check),
+    ]
+    per_module: list[tuple[str, ModuleCheck]] = [("EF103", ef103.check_policies), ("EF105", ef105.check)]
+    return per_td, per_module
 
 
 def run_rules(tds: list[TaskDefinition], ctx: RuleContext) -> Iterator[Finding]:
+    from .suppress import is_suppressed
+
+    per_td, per_module = checks()
     ctx.task_definitions = tds
     for td in tds:
-        for rule_id, check in CHECKS:
+        for rule_id, check in per_td:
             if rule_id in ctx.disabled:
                 continue
             for finding in check(td, ctx):
@@ -42,7 +55,7 @@ def run_rules(tds: list[TaskDefinition], ctx: RuleContext) -> Iterator[Finding]:
                     yield finding
     if ctx.module is None:
         return
-    for rule_id, module_check in MODULE_CHECKS:
+    for rule_id, module_check in per_module:
         if rule_id in ctx.disabled:
             continue
         for finding in module_check(ctx):
@@ -57,6 +70,7 @@ class ModuleScan:
         self.module = module
         self.resolver = resolver
         self.task_definitions = task_definitions
+        self.consulted: list[str] = []  # paths of files outside the module's own that the scan looked for
 
 
 def load_module(directory: str, paths: list[str], root: str | None, errors: list[InputError]) -> Module | None:
@@ -74,8 +88,10 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
 def scan_module(module: Module, root: str | None, focus: set[str] | None = None) -> ModuleScan:
     from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
+    from .resolve import Resolver
 
     resolver = Resolver(module, root)
+    consulted = _record_paths(resolver)
     tds = task_definitions_in_module(module, resolver)
     tds.extend(task_definitions_from_module_calls(module, resolver))
     for src in module.files:
@@ -88,7 +104,25 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
             tds.extend(task_definitions_from_tf_json(src, doc, resolver))
     if focus:
         tds = [td for td in tds if td.span.file.path in focus]
-    return ModuleScan(module, resolver, tds)
+    ms = ModuleScan(module, resolver, tds)
+    ms.consulted = consulted
+    return ms
+
+
+def _record_paths(resolver: Resolver) -> list[str]:
+    """Every file path the resolver works out (file(), templatefile(), template_file), whether or not
+    the file exists: the cache must notice when one appears, changes or goes."""
+    consulted: list[str] = []
+    literal_path = resolver.literal_path
+
+    def recording(expr: Any) -> str | None:
+        path = literal_path(expr)
+        if path is not None:
+            consulted.append(path)
+        return path
+
+    resolver.literal_path = recording  # type: ignore[method-assign]
+    return consulted
 
 
 def _json_doc(src: SourceFile) -> Obj:
@@ -128,6 +162,8 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
             ))
         return
     result.files += 1
+    from .resolve import Resolver
+
     try:
         doc = _json_doc(src)
         if kind == "plan":
@@ -146,31 +182,236 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
     result.findings.extend(run_rules(tds, ctx))
 
 
+def _read_text(path: str) -> str | None:
+    """The text of a file that reads cleanly, at a third of `read_source`'s cost (every Terraform
+    file of the tree is read to find the candidates); None sends the file through `read_source`,
+    which words every error (too large, binary, not UTF-8, unreadable) exactly."""
+    if "open" in vars(sources):  # `open` replaced in `sources` (tests simulate unreadable files so)
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if size > sources.MAX_FILE_BYTES:
+            return None
+        chunks = []
+        got = 0
+        while got <= size:  # a short read is allowed (network file systems): read to the end
+            chunk = os.read(fd, size + 1 - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > size:  # grew while read: let read_source deal with it
+            return None
+        data = b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if data.find(b"\x00", 0, 8192) != -1:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+class _Candidate:
+    """A module directory whose text contains a trigger: worth scanning (or a cache lookup)."""
+
+    def __init__(self, directory: str, files: list[SourceFile], digests: list[str], focus: set[str] | None,
+                 read_errors: list[InputError]):
+        self.directory = directory
+        self.files = files
+        self.digests = digests
+        self.focus = focus
+        self.read_errors = read_errors
+
+    def files_key(self) -> list[list[str]]:
+        return [[f.path, f.display, d] for f, d in zip(self.files, self.digests, strict=True)]
+
+
+def _candidate(directory: str, paths: list[str], root: str | None, focus: set[str] | None,
+               errors: list[InputError]) -> _Candidate | None:
+    """`load_module` without building anything for the (many) modules with no trigger."""
+    from .cache import digest
+
+    texts: list[tuple[str, str]] = []
+    read_errors: list[InputError] = []
+    for p in paths:
+        text = _read_text(p)
+        if text is not None:
+            texts.append((p, text))
+            continue
+        try:
+            texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
+        except EcsfixError as exc:
+            read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
+    if not any(t in text for _, text in texts for t in TRIGGERS):
+        errors.extend(read_errors)
+        return None
+    files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]
+    return _Candidate(directory, files, [digest(text.encode("utf-8")) for _, text in texts], focus, read_errors)
+
+
+# Set in each worker process (and in the parent for --jobs 1): the rule settings of this scan.
+_WORKER_CTX: RuleContext | None = None
+
+
+def _init_worker(ctx: RuleContext) -> None:
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+
+
+def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
+                    focus: set[str] | None) -> tuple[list[Finding], list[TaskDefinition], list[InputError], ModuleScan]:
+    assert _WORKER_CTX is not None
+    module = Module(directory, files)
+    ms = scan_module(module, root, focus)
+    mctx = replace(_WORKER_CTX, module=module, resolver=ms.resolver)
+    findings = list(run_rules(ms.task_definitions, mctx))
+    errors = module.errors + ms.resolver.errors
+    return findings, ms.task_definitions, errors, ms
+
+
+def _deps(ms: ModuleScan) -> dict[str, str]:
+    """Files the module's scan read or looked for beyond its own, with their state."""
+    from .cache import digest, file_state
+
+    loaded = {f.path: f for f in ms.resolver.external_files}
+    deps: dict[str, str] = {}
+    for path in [*ms.consulted, *loaded]:
+        if path not in deps:
+            src = loaded.get(path)
+            deps[path] = digest(src.text.encode("utf-8")) if src is not None else file_state(path)
+    return deps
+
+
+def _scan_recorded(job: tuple[str, list[SourceFile], str | None, set[str] | None]) -> Outcome:
+    """A worker's task: scan one module and return its redacted, picklable outcome."""
+    from .cache import record
+
+    findings, tds, errors, ms = _scan_candidate(*job)
+    outcome = record(findings, tds, errors)
+    outcome.deps = _deps(ms)
+    return outcome
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def _pool(jobs: int, ctx: RuleContext) -> Any:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    fork = "fork" in multiprocessing.get_all_start_methods() and os.name == "posix"
+    if fork:  # load the parser and the rules once, here: forked workers inherit them (~0.25 s each)
+        from . import ecs_modules, extract, hclparse  # noqa: F401
+
+        hclparse._lark_parser()
+        checks()
+    mp = multiprocessing.get_context("fork" if fork else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker, initargs=(ctx,))
+
+
+def settings_key(config: Config, root: str | None) -> str:
+    """Everything besides file contents that changes what a module's scan reports."""
+    import json
+
+    d = config.detect
+    return json.dumps([list(d.extra_secret_names), list(d.allowed_names), list(d.extra_value_patterns),
+                       sorted(config.disable), sorted(config.severity.items()), root])
+
+
 def scan(
     paths: Sequence[str] = (".",),
     *,
     config: Config | None = None,
     excludes: Sequence[str] = (),
     root: str | None = None,
+    jobs: int = 1,
+    cache: ScanCache | None = None,
 ) -> ScanResult:
-    """Scan files and directories; the library entry point behind `ecsfix scan`."""
+    """Scan files and directories; the library entry point behind `ecsfix scan`.
+
+    `jobs` > 1 scans candidate modules in that many worker processes; `cache` answers unchanged
+    modules from a `ScanCache`. Either way the findings are restored from redacted records, whose
+    spans carry positions but no text; with neither, every object is the full parse result."""
+    from .config import Config
+
     config = config or Config()
-    ctx = RuleContext(detect=config.detect, severity=config.severity, disabled=config.disable)
+    ctx = _rule_context(config)
     found = discover(list(paths), tuple(excludes) + config.exclude, root)
     result = ScanResult(errors=list(found.errors))
-    for directory, files in found.modules.items():
-        result.files += len(files)
-        module = load_module(directory, files, root, result.errors)
-        if module is None:
-            continue
-        ms = scan_module(module, root, found.focus.get(directory))
-        result.task_definitions.extend(ms.task_definitions)
-        mctx = replace(ctx, module=module, resolver=ms.resolver)
-        result.findings.extend(run_rules(ms.task_definitions, mctx))
-        result.errors.extend(module.errors)
-        result.errors.extend(ms.resolver.errors)
+    # Per module, in discovery order: the candidate and its outcome -- from the cache, a worker
+    # (a Future: modules are handed out as soon as they are read, so workers load the parser and
+    # parse while this process still walks the tree) or computed here.
+    slots: list[tuple[_Candidate, Any]] = []
+    todo: list[int] = []
+    futures: dict[int, Any] = {}
+    pool = None
+    use_pool = jobs > 1 and len(found.modules) >= 2
+    try:
+        for directory, files in found.modules.items():
+            result.files += len(files)
+            cand = _candidate(directory, files, root, found.focus.get(directory), result.errors)
+            if cand is None:
+                continue
+            hit = cache.get(cache.slot(directory, cand.focus), cand.files_key()) if cache is not None else None
+            slots.append((cand, hit))
+            if hit is None and use_pool:
+                if pool is None:
+                    pool = _pool(jobs, ctx)
+                futures[len(slots) - 1] = pool.submit(_scan_recorded, (directory, cand.files, root, cand.focus))
+            elif hit is None:
+                todo.append(len(slots) - 1)
+        for i, future in futures.items():
+            cand = slots[i][0]
+            slots[i] = (cand, future.result())
+            if cache is not None:
+                cache.put(cache.slot(cand.directory, cand.focus), cand.files_key(), slots[i][1])
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if todo:
+        _compute(slots, todo, root, ctx, cache)
+    for cand, outcome in slots:
+        result.errors.extend(cand.read_errors)
+        if isinstance(outcome, tuple):
+            findings, tds, errors = outcome
+        else:
+            from .cache import restore
+
+            findings, tds, errors = restore(outcome)
+        result.task_definitions.extend(tds)
+        result.findings.extend(findings)
+        result.errors.extend(errors)
     for path, explicit in found.json_files:
         scan_json_file(path, explicit, root, ctx, result)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.errors.sort(key=lambda e: (e.file, e.line or 0))
     return result
+
+
+def _rule_context(config: Config) -> RuleContext:
+    from .rules.base import RuleContext
+
+    return RuleContext(detect=config.detect, severity=config.severity, disabled=config.disable)
+
+
+def _compute(slots: list[tuple[_Candidate, Any]], todo: list[int], root: str | None, ctx: RuleContext,
+             cache: ScanCache | None) -> None:
+    _init_worker(ctx)
+    for i in todo:
+        cand = slots[i][0]
+        job = (cand.directory, cand.files, root, cand.focus)
+        if cache is None:
+            findings, tds, errors, _ = _scan_candidate(*job)
+            slots[i] = (cand, (findings, tds, errors))
+        else:  # what is stored is what is shown, so a warm run prints exactly what this one does
+            slots[i] = (cand, _scan_recorded(job))
+            cache.put(cache.slot(cand.directory, cand.focus), cand.files_key(), slots[i][1])
