@@ -171,7 +171,7 @@ def build_app():  # type: ignore[no-untyped-def]
         paths: Annotated[list[str] | None, typer.Argument(help="Directories, .tf/.tf.json files, plan JSON or task-definition JSON (default: .)")] = None,
         fmt: Annotated[ScanFormat, typer.Option("--format", "-f", help="Output format.")] = ScanFormat.text,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")] = None,
-        config_file: Annotated[Path | None, typer.Option("--config", help="Config file (default: .ecsfix.toml or [tool.ecsfix] in pyproject.toml, searched upwards).")] = None,
+        config_file: Annotated[Path | None, typer.Option("--config", help="Config file (default: .ecsfix.toml, or the tool.ecsfix table of pyproject.toml, searched upwards).")] = None,
         exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")] = None,
         jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: number of cores).")] = None,
         no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
