@@ -176,9 +176,12 @@ _KEY_QUALIFIERS = frozenset(
         "APP", "APPLICATION", "SSH", "DEPLOY", "GPG", "PGP", "AES", "CIPHER", "CRYPTO", "SHARED",
         "STORAGE", "ACCOUNT", "SUBSCRIPTION", "WRITE", "INGEST", "AUTH", "TLS", "SSL", "COOKIE",
         "WEBHOOK", "SERVICE",
+        # vendors whose bare "<VENDOR>_KEY" is a server-side secret (a publishable key says so: *_PUBLISHABLE_KEY)
+        "MAILGUN", "SENDGRID", "MANDRILL", "POSTMARK", "SPARKPOST", "MAILJET", "OPENAI", "ANTHROPIC", "DATADOG",
+        "TWILIO", "BRAINTREE", "HEROKU", "CLOUDFLARE", "NEWRELIC", "ROLLBAR", "HONEYBADGER",
     }
 )  # fmt: skip
-_AUTH_TOKENS = frozenset({"AUTH", "AUTHORIZATION", "BASICAUTH", "HTTPAUTH", "PROXYAUTH"})
+_AUTH_TOKENS = frozenset({"AUTH", "AUTHORIZATION", "AUTHENTICATION", "BASICAUTH", "HTTPAUTH", "PROXYAUTH"})
 # AUTH is a secret when it is the last token or followed by one of these.
 _AUTH_FOLLOWERS = frozenset(
     {"TOKEN", "TOKENS", "KEY", "KEYS", "DATA", "CONFIG", "STRING", "VALUE", "HASH", "B64", "BASE64",

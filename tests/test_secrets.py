@@ -295,6 +295,11 @@ NOT_SECRET_VALUE_CASES = [
     case("DATABASE_URL", "postgres://app:changeme@db/app", None, "url-changeme-password"),
     # an AUTH-only name holding a mode word is a setting, not a credential
     case("KAFKA_AUTH", "iam", None, "auth-mode-iam"),
+    # vendor keys that are server-side secrets; AUTHENTICATION as a word of its own
+    case("MAILGUN_KEY", "${var.mailgun_key}", "name", "vendor-mailgun-key"),
+    case("DATADOG_KEY", None, "name", "vendor-datadog-key"),
+    case("SKYLIGHT_AUTHENTICATION", None, "name", "authentication-last-token"),
+    case("AUTHENTICATION_MODE", "oidc", None, "authentication-mode"),
     case("AUTH_MODE", "oidc", None, "auth-mode-oidc"),
     case("PROXY_AUTH", "hunter2pass9", "name", "auth-with-a-password"),
     case("DATABASE_URL", "postgres://app:$DB_PASSWORD@db/app", None, "url-runtime-env-password"),
