@@ -44,3 +44,9 @@ class RuleContext:
             message=message,
             why=why,
         )
+
+
+def pulls_nothing(td: TaskDefinition) -> bool:
+    """No container has `secrets` (written in any form) or `repositoryCredentials`: the
+    deploy-readiness rules have nothing to check, so they skip building the IAM model."""
+    return not any(c.secrets or c.repository_credentials or c.secrets_expr is not None for c in td.containers)

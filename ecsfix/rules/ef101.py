@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 from ..iam import IamModel, uses_secrets
 from ..model import Finding, Null, Str, TaskDefinition
-from .base import RuleContext
+from .base import RuleContext, pulls_nothing
 
 
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
-    if td.kind == "module":
+    if td.kind == "module" or pulls_nothing(td):
         return  # ECS modules create and wire their own execution role
     model = IamModel.of(ctx.module, ctx.resolver)
     if td.execution_role is not None:  # plans: a role known only after apply is an `Other`, not absent

@@ -23,13 +23,13 @@ from ..iam import (
     show_ref,
 )
 from ..model import Finding, Null, Span, TaskDefinition
-from .base import RuleContext
+from .base import RuleContext, pulls_nothing
 
 MANAGED_HINT = "AmazonECSTaskExecutionRolePolicy grants ECR and CloudWatch Logs access only, not secrets"
 
 
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
-    if td.kind == "module" or td.execution_role is None:
+    if td.kind == "module" or td.execution_role is None or pulls_nothing(td):
         return
     model = IamModel.of(ctx.module, ctx.resolver)
     if isinstance(model.resolve(td.execution_role)[0], Null):

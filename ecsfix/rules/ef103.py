@@ -24,12 +24,14 @@ from ..iam import (
     show,
 )
 from ..model import Finding, TaskDefinition
-from .base import RuleContext
+from .base import RuleContext, pulls_nothing
 
 SECRET_READ = "secretsmanager:GetSecretValue"
 
 
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
+    if pulls_nothing(td):
+        return
     model = IamModel.of(ctx.module, ctx.resolver)
     for use in secret_uses(td, model):
         vf = use.value_from

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 from ..iam import IamModel, distinct, literal, secret_uses, show_ref
 from ..model import Finding, Null, TaskDefinition
-from .base import RuleContext
+from .base import RuleContext, pulls_nothing
 from .ef102 import cannot_verify
 
 DECRYPT = "kms:Decrypt"
 
 
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
-    if td.kind == "module" or td.execution_role is None or ctx.module is None:
+    if td.kind == "module" or td.execution_role is None or ctx.module is None or pulls_nothing(td):
         return
     model = IamModel.of(ctx.module, ctx.resolver)
     if isinstance(model.resolve(td.execution_role)[0], Null):

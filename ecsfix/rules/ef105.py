@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..iam import IamModel, Sym, Text, identity, literal, secret_uses, show_ref
 from ..model import Block, Bool, Finding, Lst, Obj, Str, TaskDefinition
-from .base import RuleContext
+from .base import RuleContext, pulls_nothing
 
 VPC_MODULE = "terraform-aws-modules/vpc/aws"
 VPC_MODULE_GIT = "terraform-aws-modules/terraform-aws-vpc"
@@ -32,7 +32,7 @@ class Network:
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     module = ctx.module
-    if module is None:
+    if module is None or all(pulls_nothing(td) for td in ctx.task_definitions):
         return
     model = IamModel.of(module, ctx.resolver)
     if not any(secret_uses(td, model) for td in ctx.task_definitions):
