@@ -376,3 +376,57 @@ def test_printed_diff_never_shows_a_removed_literal(case: Case, tmp_path: Path) 
         diff = change.diff()
         for literal in case.literals:
             assert literal.strip('"') not in diff
+
+
+# --------------------------------------------------------------------------- shared with the resource planner
+
+_TWO_CONTAINERS = '''module "svc" {
+  source = "terraform-aws-modules/ecs/aws//modules/service"
+  name   = "svc"
+
+  container_definitions = {
+    api = {
+      image = "example/api:1"
+      environment = [
+        { name = "DB_PASSWORD", value = "hunter2-api" },
+      ]
+    }
+    worker = {
+      image = "example/worker:1"
+      environment = [
+        { name = "DB_PASSWORD", value = "hunter2-worker" },
+      ]
+    }
+  }
+}
+'''
+
+
+def test_same_name_in_two_module_containers_gets_two_keys(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_TWO_CONTAINERS)
+    result = _run(tmp_path)
+    new = result.changes[0].new
+    assert ':DB_PASSWORD::"' in new and ':DB_PASSWORD_2::"' in new
+    assert re.search(r"\n    DB_PASSWORD\s+= var\.\w+\n    DB_PASSWORD_2\s+= var\.\w+\n", new), new
+
+
+def test_committed_secret_mixed_with_a_reference_is_left_with_a_note(tmp_path: Path) -> None:
+    url = 'postgres://app:hunter2-url@${aws_db_instance.db.address}/app'
+    (tmp_path / "main.tf").write_text(_TWO_CONTAINERS.replace(
+        '{ name = "DB_PASSWORD", value = "hunter2-worker" },',
+        f'{{ name = "DATABASE_URL", value = "{url}" }},'))
+    result = rewrite([str(tmp_path)])
+    assert result.changes == [] and result.errors == []
+    assert any("mixes a committed secret with references" in n for n in result.notes), result.notes
+    assert not any("hunter2" in n for n in result.notes)
+
+
+def test_literal_values_keep_is_never_printed_for_module_inputs(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.fixture == "tam_container_literals")
+    directory = _copy(case, tmp_path)
+    result = _run(directory, Options(literal_values="keep"))
+    assert result.warnings
+    for change in result.changes:
+        diff = change.diff()
+        for literal in case.literals:
+            assert literal.strip('"') not in diff

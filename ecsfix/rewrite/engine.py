@@ -147,6 +147,28 @@ class _Secret:
         return f"aws_secretsmanager_secret.{self.name}{self.index}.arn"
 
 
+class SecretKeys:
+    """The JSON keys of one generated secret: one per distinct (name, value expression); the same
+    name with another value (another container) gets NAME_2, NAME_3, ... so no value is lost."""
+
+    def __init__(self, taken: set[str] | None = None):
+        self.taken = set(taken or ())
+        self.by_value: dict[tuple[str, str], str] = {}
+        self.values: list[tuple[str, str]] = []  # (HCL key, expression) for the secret version
+
+    def key(self, name: str, expr: str) -> str:
+        key = self.by_value.get((name, expr))
+        if key is None:
+            key, n = name, 1
+            while key in self.taken:
+                n += 1
+                key = f"{name}_{n}"
+            self.taken.add(key)
+            self.by_value[(name, expr)] = key
+            self.values.append((_hcl_key(key), expr))
+        return key
+
+
 def _is_literal(entry: EnvEntry) -> bool:
     if entry.value is None:
         return True
@@ -306,9 +328,8 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
     json_syntax = td.form in _JSON_FORMS
     templated = td.form in ("file", "templatefile")
 
-    values: list[tuple[str, str]] = []
-    keys: dict[tuple[str, str], str] = {}
-    taken_keys = _existing_keys(mr, secret.name) if secret.existing else set()
+    keys = SecretKeys(_existing_keys(mr, secret.name) if secret.existing else None)
+    values = keys.values
     variables: list[dict[str, str]] = []
     parameters: list[dict[str, str]] = []
     template_vars: list[tuple[str, str]] = []  # (name, arn expression) passed to templatefile()
@@ -318,7 +339,7 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
             assert e.name is not None
             try:
                 expr, var_name = _value_expression(mr, td, e, tplvars, label, variables, plan)
-            except _Refuse as exc:
+            except Refuse as exc:
                 plan.notes.append(f"{where} container {container.display_name}: not rewritten: {exc}")
                 return Plan(notes=plan.notes)
             if expr is None:
@@ -327,17 +348,7 @@ def _plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tu
                     "cannot be expressed outside the template; move it by hand"
                 )
                 return Plan(notes=plan.notes)
-            # one JSON key per distinct value: the same name with another value gets its own key
-            key = keys.get((e.name, expr))
-            if key is None:
-                key = e.name
-                n = 1
-                while key in taken_keys:
-                    n += 1
-                    key = f"{e.name}_{n}"
-                taken_keys.add(key)
-                keys[(e.name, expr)] = key
-                values.append((_hcl_key(key), expr))
+            key = keys.key(e.name, expr)
             plan.moved.append(Moved(td.address, container.display_name, e.name, var_name))
             if ssm:
                 pname = mr.names.free(f"{label}_{e.name.lower()}", ("aws_ssm_parameter",))
@@ -514,7 +525,7 @@ def _template_unsafe(mr: ModuleRewrite, td: TaskDefinition) -> bool:
     return any("${" in f.text or "%{" in f.text for f in files.values())
 
 
-class _Refuse(Exception):
+class Refuse(Exception):
     """This entry cannot be moved safely; the message says why (never a value)."""
 
 
@@ -531,7 +542,7 @@ def _value_expression(
 
         verdict = classify(None, view_expr(at).text, config=None)
         if verdict is not None and "interpolated from" not in verdict.why:
-            raise _Refuse(f"the value of {e.name} mixes a committed secret with references ({verdict.why}): "
+            raise Refuse(f"the value of {e.name} mixes a committed secret with references ({verdict.why}): "
                           "replace the secret part with a variable, then run ecsfix rewrite again")
     if _is_literal(e):
         if mr.options.literal_values == "keep":
@@ -546,9 +557,10 @@ def _value_expression(
             return at.span.text, None
         base = f"{label}_{re.sub(r'[^a-z0-9_]', '_', e.name.lower())}"
         var_name = mr.names.free(base, ("var",))
-        variables.append({"name": var_name, "description": f"{e.name} for {td.address} (set outside git)"})
+        description = _hcl_string(f"{e.name} for {td.address} (set outside git)")[1:-1]
+        variables.append({"name": var_name, "description": description})
         return f"var.{var_name}", var_name
-    if td.form in _HCL_FORMS:
+    if td.form in _HCL_FORMS or td.kind == "module":
         if isinstance(at, Str) and at.sole_interp() is not None:
             interp = at.sole_interp()
             assert interp is not None

@@ -57,16 +57,19 @@ from .common import (
 )
 from .engine import (
     _SM_TYPES,
+    Refuse,
+    SecretKeys,
     _add_map_item,
     _container_edits,
+    _existing_keys,
     _existing_secret,
     _extend_existing,
     _hcl_key,
     _hcl_string,
-    _is_literal,
     _place_generated,
     _Secret,
     _unsupported,
+    _value_expression,
     _within,
     _write_only,
 )
@@ -168,20 +171,27 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         secret.name = mr.names.free(f"{call.label}_secrets", _SM_TYPES)
     arn_in_string = "${" + secret.arn + "}"
 
-    values: list[tuple[str, str]] = []
+    keys = SecretKeys(_existing_keys(mr, secret.name) if secret.existing else None)
+    values = keys.values
     variables: list[dict[str, str]] = []
     for move in call.moves:
+        move_keys: list[str] = []
         for e in move.entries:
             assert e.name is not None
-            expr, var_name = _value_expression(mr, td, e, call.label, variables, plan)
-            values.append((_hcl_key(e.name), expr))
+            try:
+                expr, var_name = _value_expression(mr, td, e, None, call.label, variables, plan)
+            except Refuse as exc:
+                plan.notes.append(f"{where} container {move.container.display_name}: not rewritten: {exc}")
+                return Plan(notes=plan.notes)
+            assert expr is not None  # module inputs are HCL: every expression can move
+            move_keys.append(keys.key(e.name, expr))
             plan.moved.append(Moved(td.address, move.container.display_name, e.name, var_name))
         if move.shape == "object":
             assert move.env_list is not None
-            value_from = {e.name or "": f"{arn_in_string}:{e.name}::" for e in move.entries}
+            value_from = {e.name or "": f"{arn_in_string}:{k}::" for e, k in zip(move.entries, move_keys, strict=True)}
             _container_edits(plan, move.container, move.env_list, move.entries, False, value_from)
         else:
-            _input_edits(plan, call, move, arn_in_string)
+            _input_edits(plan, call, move, arn_in_string, move_keys)
 
     if grant.mode == "exec_arns" and grant.arns_in is not None:
         _add_exec_arn(plan, grant.arns_in, secret.arn)
@@ -353,37 +363,7 @@ def _name_prefix(call: _Call) -> str:
     return _hcl_string(f"{call.label.replace('_', '-')}-")
 
 
-def _value_expression(
-    mr: ModuleRewrite, td: TaskDefinition, e: EnvEntry, label: str, variables: list[dict[str, str]], plan: Plan,
-) -> tuple[str, str | None]:
-    """The HCL expression that gives the secret its value, and the new variable's name, if any."""
-    assert e.value is not None and e.name is not None
-    at = e.value.at_entry
-    if _is_literal(e):
-        if mr.options.literal_values == "keep":
-            plan.warnings.append(
-                f"{td.address}: {e.name}: --literal-values keep copies a committed secret into the secret "
-                "version; rotate it anyway"
-            )
-            if isinstance(at, Str) and at.value is not None:
-                return _hcl_string(at.value), None
-            return at.span.text, None
-        base = f"{label}_{re.sub(r'[^a-z0-9_]', '_', e.name.lower())}"
-        var_name = mr.names.free(base, ("var",))
-        description = _hcl_string(f"{e.name} for {td.address} (set outside git)")[1:-1]
-        variables.append({"name": var_name, "description": description})
-        return f"var.{var_name}", var_name
-    if isinstance(at, Str):
-        interp = at.sole_interp()
-        if interp is not None:
-            return interp.source.strip(), None  # fmt would turn a lone "${x}" into x
-    return at.span.text, None
-
-
-# --------------------------------------------------------------------------- edits of module inputs
-
-
-def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str) -> None:
+def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]) -> None:
     """Entries of `environment` / `map_environment` inputs move to `secrets` / `map_secrets`."""
     block, source = call.block, move.source
     assert source is not None
@@ -404,9 +384,9 @@ def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str) -> None:
         as_map = move.shape == "map" and call.kind == CLOUDPOSSE
     names = [e.name or "" for e in move.entries]
     if as_map:
-        new_items = [f'{_hcl_key(n)} = "{arn}:{n}::"' for n in names]
+        new_items = [f'{_hcl_key(n)} = "{arn}:{k}::"' for n, k in zip(names, keys, strict=True)]
     else:
-        new_items = [f'{{ name = {_hcl_string(n)}, valueFrom = "{arn}:{n}::" }}' for n in names]
+        new_items = [f'{{ name = {_hcl_string(n)}, valueFrom = "{arn}:{k}::" }}' for n, k in zip(names, keys, strict=True)]
 
     value = source.value
     assert isinstance(value, (Lst, Obj))
