@@ -63,10 +63,7 @@ def write_change(change: FileChange) -> None:
         raise EcsfixError(f"{shown}: error: cannot create a temporary file next to it ({_why(exc)}): "
                           "ecsfix writes atomically and needs a writable directory; nothing written") from None
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        _write_synced(fd, data)
         os.chmod(tmp, before.st_mode & 0o7777)
         with contextlib.suppress(OSError):  # keeping the owner needs privileges: best effort
             if hasattr(os, "chown"):
@@ -86,6 +83,14 @@ def write_change(change: FileChange) -> None:
     _fsync_directory(directory)
 
 
+def _write_synced(fd: int, data: bytes) -> None:
+    """Write all of `data` to the temporary file and make it durable before any rename."""
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
 def _create(change: FileChange) -> None:
     """A new file: written to a temporary file, then linked into place, which fails if the name
     exists by then (someone created it meanwhile: never clobber it). Mode from the umask, like any
@@ -99,10 +104,7 @@ def _create(change: FileChange) -> None:
         raise EcsfixError(f"{shown}: error: cannot create a file in its directory ({_why(exc)}); "
                           "nothing written") from None
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(change.new.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
+        _write_synced(fd, change.new.encode("utf-8"))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
