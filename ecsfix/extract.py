@@ -7,7 +7,6 @@ Whatever cannot be followed statically is recorded (EF003), never silently dropp
 
 from __future__ import annotations
 
-from .jsonscan import scan_json
 from .model import (
     Block,
     Call,
@@ -249,6 +248,3 @@ def task_definitions_from_tf_json(src: SourceFile, doc: Obj, resolver: Resolver)
             out.append(td)
     return out
 
-
-def parse_json_document(src: SourceFile) -> Expr:
-    return scan_json(src, templates=False)

@@ -111,22 +111,6 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
         raise EcsfixError("could not map this file's syntax tree (please report this file shape)") from None
 
 
-def parse_expression(src: SourceFile, start: int, end: int) -> Expr:
-    """Parse the expression text in src.text[start:end] (used for `${...}` in JSON templates)."""
-    inner = src.text[start:end]
-    prefix = "x = "
-    try:
-        tree = _parse_tree(prefix + inner + "\n")
-    except Exception as exc:
-        raise EcsfixError(_parse_message(exc)) from None
-    conv = _Converter(src, start - len(prefix))
-    body = _children(tree)[0]
-    for c in _children(body):
-        if _name(c) == "attribute":
-            return conv.expr(_children(c)[2])
-    raise EcsfixError("empty interpolation")
-
-
 class _UnterminatedDirective(Exception):
     """A `%{ if }` / `%{ for }` without its end (python-hcl2's transformer rejects those too)."""
 

@@ -7,7 +7,6 @@ files only when a reference has to be followed.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
@@ -113,9 +112,3 @@ class Module:
             if b.labels[1:2] == [name]:
                 return b
         return None
-
-    def path_module(self) -> str:
-        return self.dir
-
-    def read_relative(self, relpath: str) -> str:
-        return os.path.normpath(os.path.join(self.dir, relpath))

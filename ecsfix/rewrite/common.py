@@ -76,10 +76,6 @@ class Plan:
         self.warnings.extend(other.warnings)
         self.hidden.update(other.hidden)
 
-    def edits_for(self, src: SourceFile) -> list[Edit]:
-        return self.files.get(src.path, (src, []))[1]
-
-
 @dataclass
 class ModuleRewrite:
     """What a planner gets for one module."""

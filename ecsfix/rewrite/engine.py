@@ -483,10 +483,6 @@ def _environment_list(
         return None, "environment is not a literal list"
     if not all(_within(e.span, env.span) for e in entries):
         return None, "environment entries are built from several lists"
-    if td.form in _HCL_FORMS and container.obj is not None and td.block is not None:
-        if not _within(container.obj.span, td.block.span):
-            # jsonencode(local.x): the container lives in a `locals` block, used once (checked above)
-            pass
     return env, None
 
 
