@@ -77,6 +77,8 @@ class Resolver:
         self.errors: list[InputError] = []
         self.external_files: list[SourceFile] = []
         self._reported: set[str] = set()  # files whose error is already in `errors`
+        # every path `file()`/`templatefile()`/`template_file` names, found or not (the cache key)
+        self.consulted: list[str] = []
 
     # ------------------------------------------------------------------ files
     def load(self, path: str) -> SourceFile:
@@ -104,7 +106,9 @@ class Resolver:
                 else:
                     return None
             joined = "".join(out)
-            return joined if os.path.isabs(joined) else os.path.join(self.module.dir, joined)
+            path = joined if os.path.isabs(joined) else os.path.join(self.module.dir, joined)
+            self.consulted.append(path)
+            return path
         return None
 
     # ------------------------------------------------------------------ references

@@ -91,7 +91,6 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     from .resolve import Resolver
 
     resolver = Resolver(module, root)
-    consulted = _record_paths(resolver)
     tds = task_definitions_in_module(module, resolver)
     tds.extend(task_definitions_from_module_calls(module, resolver))
     for src in module.files:
@@ -105,24 +104,8 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     if focus:
         tds = [td for td in tds if td.span.file.path in focus]
     ms = ModuleScan(module, resolver, tds)
-    ms.consulted = consulted
+    ms.consulted = resolver.consulted
     return ms
-
-
-def _record_paths(resolver: Resolver) -> list[str]:
-    """Every file path the resolver works out (file(), templatefile(), template_file), whether or not
-    the file exists: the cache must notice when one appears, changes or goes."""
-    consulted: list[str] = []
-    literal_path = resolver.literal_path
-
-    def recording(expr: Any) -> str | None:
-        path = literal_path(expr)
-        if path is not None:
-            consulted.append(path)
-        return path
-
-    resolver.literal_path = recording  # type: ignore[method-assign]
-    return consulted
 
 
 def _json_doc(src: SourceFile) -> Obj:
