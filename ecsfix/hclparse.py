@@ -1,16 +1,18 @@
-"""HCL native syntax -> `model` blocks and expressions.
+"""HCL native syntax -> `model` blocks and expressions, with tree-sitter-hcl.
 
-This is the only module that touches python-hcl2's internals: its Lark grammar (`hcl2.lark`, whose
-rule names this converter reads) and its cached LALR parser. python-hcl2 is used as a *locator*:
-every node becomes a span into the original text, which is never re-printed.
+tree-sitter is used as a *locator*: every node becomes a span into the original text, which is never
+re-printed. It reads files first because python-hcl2's import and LALR grammar load alone cost
+~0.25 s (over SPEC §8's one-file-scan budget of 150 ms) and its parse several times more per file.
 
-For speed the raw Lark tree is converted directly; python-hcl2's own rule-object transformer
-(`hcl2.parses`) would cost another ~60% of the parse time and is not needed for spans. A parse
-tree's node positions are read from its first and last token (see `_Converter.span`).
+tree-sitter recovers from syntax errors; ecsfix does not: a tree with an ERROR or MISSING node is
+"not valid HCL" at the first such node's line, as Terraform would refuse the file, unless
+python-hcl2 (`hclparse_lark`, the parser ecsfix used before) can read it: tree-sitter-hcl's grammar
+has holes (`1e5` needs a decimal point there). The tests hold the two converters to the same model.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Any
 
@@ -35,183 +37,96 @@ from .model import (
     Str,
 )
 
-_NL = "new_line_or_comment"
 _parser: Any = None
 
 
-def _lark_parser() -> Any:
-    """python-hcl2's LALR parser (loaded once from python-hcl2's own grammar cache), rebuilt without
-    position propagation: node positions come from tokens here, and propagating them into every
-    node costs a third of the parse."""
+def _ts_parser() -> Any:
+    """The tree-sitter parser for HCL (created once: ~15 ms with its import)."""
     global _parser
     if _parser is None:
-        from hcl2.parser import parser  # imported lazily: ~0.2 s with its grammar, paid only to parse HCL
+        import tree_sitter_hcl
+        from tree_sitter import Language, Parser
 
-        hcl = parser()
-        _parser = _without_positions(hcl) or hcl
+        _parser = Parser(Language(tree_sitter_hcl.language()))
     return _parser
-
-
-def _without_positions(hcl: Any) -> Any:
-    """A copy of the Lark parser `hcl` whose tree builder does not propagate positions, or None if
-    this Lark version is shaped differently (then `hcl` itself is used: same trees, slower)."""
-    import copy
-
-    try:
-        from lark import Tree
-        from lark.parse_tree_builder import ParseTreeBuilder
-
-        frontend = copy.copy(hcl.parser)
-        lalr = copy.copy(frontend.parser)
-        state = copy.copy(lalr.parser)
-        builder = ParseTreeBuilder(hcl.rules, Tree, False, False, hcl.options.maybe_placeholders)
-        callbacks = builder.create_callback(None)
-        if set(callbacks) != set(state.callbacks):
-            return None
-        state.callbacks = callbacks
-        lalr.parser = state
-        frontend.parser = lalr
-        return frontend
-    except Exception:  # any other shape of Lark's internals: fall back to the public parser
-        return None
-
-
-def _parse_tree(text: str) -> Any:
-    # python-hcl2 appends a newline too: its grammar needs one at the end of the last line.
-    tree = _lark_parser().parse(text + "\n")
-    if "%{" in text:
-        _check_directives(tree)
-    return tree
 
 
 def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[Block]:
     """Parse `text` (default: the whole file) whose first character is at offset `base`."""
+    given_base = base
     body_text = src.text if text is None else text
     if body_text.startswith("\ufeff"):  # a BOM is kept in the file but is not HCL
         body_text = body_text[1:]
         base += 1
-    try:
-        tree = _parse_tree(body_text)
-    except Exception as exc:  # lark raises many types; all mean "not valid HCL"
-        line = getattr(exc, "line", None)
-        message = _parse_message(exc)
-        if _non_ascii_identifier_at(body_text, line, getattr(exc, "column", None)):
-            message = ("identifier with non-ASCII letters: valid HCL, but the HCL parser ecsfix uses cannot read it; "
-                       "rename it or skip the file with --exclude")
-        if isinstance(line, int) and line > 0 and base:
+    data = body_text.encode("utf-8", "surrogatepass")
+    tree = _ts_parser().parse(data)
+    root = tree.root_node
+    conv = _Converter(src, base, body_text, data)
+    if root.has_error:
+        bad = _first_error(root)
+        message, at = _error_message(bad, conv)
+        line = at.start_point[0] + 1 if at is not None else None
+        if line is not None and base:
             line += src.line_col(base)[0] - 1
-        raise EcsfixError(message, line if isinstance(line, int) and line > 0 else None) from None
-    conv = _Converter(src, base)
-    kids = _children(tree)
-    if not kids:
-        return []
+        exact = at is not bad or (bad is not None and bad.is_missing)
+        from . import hclparse_lark  # the second opinion, imported only for a file tree-sitter rejects
+
+        try:
+            return hclparse_lark.parse_file(src, given_base, text)
+        except EcsfixError as exc:
+            # tree-sitter's recovery can start an ERROR node lines before the fault; python-hcl2
+            # stops at the first token it cannot take
+            raise EcsfixError(message, line if exact or exc.line is None else exc.line) from None
     try:
-        return [conv.block(c) for c in _children(kids[0]) if _name(c) == "block"]
-    except (AttributeError, IndexError, ValueError):  # a parser shape we do not know: never a traceback
-        raise EcsfixError("could not map this file's syntax tree (please report this file shape)") from None
+        conv.heredoc_ends = conv._heredoc_ends(root)
+        out: list[Block] = []
+        for body in _named(root):
+            if body.type == "body":
+                out.extend(conv.block(c) for c in _named(body) if c.type == "block")
+        return out
+    except (AttributeError, IndexError, ValueError):  # a tree shape we do not know: never a traceback
+        from . import hclparse_lark
+
+        return hclparse_lark.parse_file(src, given_base, text)
 
 
-class _UnterminatedDirective(Exception):
-    """A `%{ if }` / `%{ for }` without its end (python-hcl2's transformer rejects those too)."""
-
-
-_IF, _ELSE, _ENDIF = "template_if_start", "template_else", "template_endif"
-_FOR, _ENDFOR = "template_for_start", "template_endfor"
-
-
-def _check_directives(tree: Any) -> None:
-    """Reject what python-hcl2's transformer rejects: an opening directive without its end."""
-    for string in tree.find_data("string"):
-        kinds = [_name(p.children[0]) if _is_rule(p) and p.children else "" for p in string.children]
-        i = 0
-        while i < len(kinds):
-            i = _directive_end(kinds, i) if kinds[i] in (_IF, _FOR) else i + 1
-
-
-def _directive_end(kinds: list[str], i: int) -> int:
-    """kinds[i] opens a directive; the index after its end (nested directives consume their own)."""
-    if kinds[i] == _IF:
-        end, i = _collect(kinds, i + 1, (_ELSE, _ENDIF))
-        if end == _ELSE:
-            end, i = _collect(kinds, i, (_ENDIF,))
-        if end != _ENDIF:
-            raise _UnterminatedDirective()
-        return i
-    end, i = _collect(kinds, i + 1, (_ENDFOR,))
-    if end != _ENDFOR:
-        raise _UnterminatedDirective()
-    return i
-
-
-def _collect(kinds: list[str], i: int, ends: tuple[str, ...]) -> tuple[str | None, int]:
-    while i < len(kinds):
-        if kinds[i] in ends:
-            return kinds[i], i + 1
-        i = _directive_end(kinds, i) if kinds[i] in (_IF, _FOR) else i + 1
-    return None, i
-
-
-def _parse_message(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name == "UnexpectedCharacters":
-        return "not valid HCL: unexpected character (check quotes, braces and identifiers)"
-    if name in ("UnexpectedToken", "UnexpectedEOF", "UnexpectedInput"):
-        return "not valid HCL: unexpected token or end of file (check brackets and commas)"
-    return "not valid HCL: the parser could not read this file"
-
-
-def _non_ascii_identifier_at(text: str, line: object, column: object) -> bool:
-    """Whether a parse error points at a non-ASCII letter outside a string (python-hcl2 only knows
-    ASCII identifiers; Terraform accepts Unicode ones such as `ü`)."""
-    if not isinstance(line, int) or not isinstance(column, int) or line < 1 or column < 1:
-        return False
-    lines = text.split("\n")
-    if line > len(lines) or column > len(lines[line - 1]):
-        return False
-    ch = lines[line - 1][column - 1]
-    return not ch.isascii() and ch.isidentifier()
-
-
-def _name(node: Any) -> str:
-    """The grammar rule of a tree node ("" for a token)."""
-    data = getattr(node, "data", None)
-    return "" if data is None else str(data)
-
-
-def _is_rule(node: Any) -> bool:
-    return getattr(node, "data", None) is not None
-
-
-def _children(node: Any) -> list[Any]:
-    return [c for c in (getattr(node, "children", None) or []) if c is not None and _name(c) != _NL]
-
-
-def _first_pos(node: Any) -> int | None:
-    """Start offset of the first token under `node` (None for an empty rule)."""
-    if not _is_rule(node):
-        return node.start_pos  # type: ignore[no-any-return]
-    for c in node.children:
-        if c is not None:
-            pos = _first_pos(c)
-            if pos is not None:
-                return pos
+def _first_error(node: Any) -> Any:
+    """The first ERROR or MISSING node in document order (None if the flag has no node behind it)."""
+    if node.is_error or node.is_missing:
+        return node
+    for child in node.children:
+        if child.has_error or child.is_missing:
+            found = _first_error(child)
+            if found is not None:
+                return found
     return None
 
 
-def _last_pos(node: Any) -> int | None:
-    """End offset of the last token under `node` (None for an empty rule)."""
-    if not _is_rule(node):
-        return node.end_pos  # type: ignore[no-any-return]
-    for c in reversed(node.children):
-        if c is not None:
-            pos = _last_pos(c)
-            if pos is not None:
-                return pos
-    return None
+def _error_message(bad: Any, conv: _Converter) -> tuple[str, Any]:
+    """What is wrong, and the node whose line to report."""
+    if bad is None:
+        return "not valid HCL: the parser could not read this file", None
+    if bad.is_missing:
+        at = bad.parent if bad.type == "heredoc_identifier" else bad  # a heredoc without its end: its start
+        return f"not valid HCL: missing {_describe(bad.type)} (check brackets, quotes and commas)", at
+    for c in bad.children:
+        if c.type in ("template_if_intro", "template_for_intro") and "%{" in conv.slice(bad):
+            return "not valid HCL: a template directive (%{ if } or %{ for }) without its end", c
+    return "not valid HCL: unexpected token (check quotes, brackets and commas)", bad
 
 
-def _has_position(node: Any) -> bool:
-    return _first_pos(node) is not None
+_PUNCT = {"}": "`}`", "]": "`]`", ")": "`)`", '"': "a closing quote", "=": "`=`", "block_end": "`}`",
+          "object_end": "`}`", "tuple_end": "`]`", "quoted_template_end": "a closing quote",
+          "heredoc_identifier": "the heredoc's closing marker", "template_interpolation_end": "`}`"}
+
+
+def _describe(kind: str) -> str:
+    return _PUNCT.get(kind, f"`{kind}`" if not kind.isidentifier() else kind.replace("_", " "))
+
+
+def _named(node: Any) -> list[Any]:
+    """Named children without comments."""
+    return [c for c in node.named_children if c.type != "comment"]
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
@@ -227,160 +142,250 @@ def _unescape(raw: str) -> str:
             return "%{"
         esc = m.group(1)
         if esc[0] in "uU":
-            return chr(int(esc[1:], 16))
+            try:
+                return chr(int(esc[1:], 16))
+            except (ValueError, OverflowError):
+                return tok
         return _ESCAPES.get(esc, esc)
 
     return _ESC_RE.sub(sub, raw)
 
 
+_POSTFIX = {"get_attr", "index", "splat", "legacy_index"}
+
+
 class _Converter:
-    def __init__(self, src: SourceFile, base: int):
+    def __init__(self, src: SourceFile, base: int, text: str, data: bytes):
         self.src = src
         self.base = base
+        self.text_ = text
+        self.data = data
+        # byte offset -> character offset: identity for ASCII text, else corrected at every
+        # non-ASCII character (sorted byte positions and the extra bytes before each)
+        self.heredoc_ends: dict[int, int] = {}
+        self._wide: list[int] = []
+        self._extra: list[int] = []
+        if not text.isascii():
+            extra = 0
+            pos = 0
+            for i, ch in enumerate(text):
+                if ord(ch) > 0x7F:
+                    n = len(ch.encode("utf-8", "surrogatepass"))
+                    pos = i + extra
+                    extra += n - 1
+                    self._wide.append(pos + n)  # first byte after this character
+                    self._extra.append(extra)
+
+    def _heredoc_ends(self, root: Any) -> dict[int, int]:
+        """End byte of every heredoc -> the byte after its closing marker's line break: a node that
+        ends with a heredoc ends there (python-hcl2's heredoc token, and so the model, includes it)."""
+        out: dict[int, int] = {}
+        if b"<<" not in self.data:
+            return out
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.type == "heredoc_template":
+                e = node.end_byte
+                nxt = self.data[e : e + 2]
+                out[e] = e + (2 if nxt == b"\r\n" else 1 if nxt[:1] == b"\n" else 0)
+            elif node.child_count:
+                stack.extend(node.named_children)
+        return out
+
+    def off(self, byte: int) -> int:
+        if not self._wide:
+            return self.base + byte
+        k = bisect.bisect_right(self._wide, byte)
+        return self.base + byte - (self._extra[k - 1] if k else 0)
 
     def span(self, node: Any) -> Span:
-        start, end = _first_pos(node), _last_pos(node)
-        if start is None or end is None:
-            raise ValueError("a rule without tokens has no span")
-        return Span(self.src, self.base + start, self.base + end)
+        end = node.end_byte
+        return Span(self.src, self.off(node.start_byte), self.off(self.heredoc_ends.get(end, end)))
 
-    def text(self, node: Any) -> str:
-        return self.span(node).text
+    def slice(self, node: Any) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
 
     def block(self, node: Any) -> Block:
-        kids = _children(node)
-        btype = self.text(kids[0])
+        kids = _named(node)
+        btype = self.slice(kids[0])
         labels: list[str] = []
         attributes: dict[str, Attribute] = {}
         blocks: list[Block] = []
         body_span: Span | None = None
+        start_brace = None
         for k in kids[1:]:
-            n = _name(k)
-            if n == "string":
-                labels.append(_unescape(self.text(k)[1:-1]))
-            elif n in ("identifier", "keyword", "literal_value"):
-                labels.append(self.text(k))
-            elif n == "body":
-                if _has_position(k):
-                    body_span = self.span(k)
-                for item in _children(k):
-                    iname = _name(item)
-                    if iname == "attribute":
+            t = k.type
+            if t == "string_lit":
+                labels.append(_unescape(self.slice(k)[1:-1]))
+            elif t == "identifier":
+                labels.append(self.slice(k))
+            elif t == "block_start":
+                start_brace = k
+            elif t == "body":
+                body_span = self.span(k)
+                for item in _named(k):
+                    if item.type == "attribute":
                         attr = self.attribute(item)
                         attributes[attr.name] = attr
-                    elif iname == "block":
+                    elif item.type == "block":
                         blocks.append(self.block(item))
         span = self.span(node)
         if body_span is None:  # empty block `x {}`: the body is between the braces
             inner = span.text.rfind("}")
             body_span = Span(self.src, span.start + inner, span.start + inner)
+        elif start_brace is not None:
+            body_span = self._body_extent(start_brace, body_span)
         return Block(btype, labels, span, body_span, attributes, blocks)
 
+    def _body_extent(self, brace: Any, items: Span) -> Span:
+        """The body as python-hcl2 saw it: from the line break after `{` (a comment on the brace's
+        line belongs to the body) to the end of the last line break or comment before `}`."""
+        text = self.src.text
+        start = self.off(brace.end_byte)
+        i = start
+        while i < items.start and text[i] in " \t":
+            i += 1
+        end = items.end
+        j = end
+        n = len(text)
+        while j < n:
+            c = text[j]
+            if c in " \t\r\n":
+                j += 1
+            elif c == "#" or text.startswith("//", j):
+                nl = text.find("\n", j)
+                j = n if nl == -1 else nl + 1
+            elif text.startswith("/*", j):
+                close = text.find("*/", j + 2)
+                j = n if close == -1 else close + 2
+            else:
+                break
+        k = j
+        while k > end and text[k - 1] in " \t":
+            k -= 1
+        if k > end and text[k - 1] == "\n":  # the indentation before `}` belongs to the last line break
+            k = j
+        return Span(self.src, i, k)
+
     def attribute(self, node: Any) -> Attribute:
-        kids = _children(node)
-        ident = kids[0]
-        value = self.expr(kids[-1])
+        kids = _named(node)
+        ident, value_node = kids[0], kids[-1]
         name_span = self.span(ident)
-        # python-hcl2 gives some keyword-like identifiers (`for_each`) the whole attribute's extent
-        m = re.match(r"[^\s=]+", name_span.text)
-        if m and m.end() != len(name_span.text):
-            name_span = Span(self.src, name_span.start, name_span.start + m.end())
-        return Attribute(name_span.text, value, self.span(node), name_span)
+        return Attribute(name_span.text, self.expr(value_node), self.span(node), name_span)
 
     def expr(self, node: Any) -> Expr:
-        n = _name(node)
-        if n == "expr_term":
-            kids = [k for k in _children(node) if _is_rule(k)]
+        t = node.type
+        if t == "expression":
+            kids = _named(node)
             if len(kids) == 1:
                 return self.expr(kids[0])
+            if not kids:
+                return Other(self.span(node), "expression")
+            first, last = kids[0], kids[-1]
+            if len(kids) > 1 and last.type in ("get_attr", "index", "legacy_index"):
+                return Ref(self.span(node), self.slice(node))
+            if first.type == "expression" and node.children[0].type == "(":  # `(expr)` is expr
+                return self.expr(first)
             return Other(self.span(node), "expression")
         span = self.span(node)
-        if n == "string":
+        if t == "literal_value":
+            return self.expr(_named(node)[0])
+        if t == "string_lit":
             return self.string(node)
-        if n in ("int_lit", "float_lit"):
+        if t == "numeric_lit":
             return Num(span, span.text)
-        if n == "literal_value":
-            t = span.text
-            if t == "null":
-                return Null(span)
-            if t in ("true", "false"):
-                return Bool(span, t == "true")
-            return Other(span, "literal")
-        if n in ("identifier", "get_attr_expr_term", "index_expr_term"):
+        if t == "null_lit":
+            return Null(span)
+        if t == "bool_lit":
+            return Bool(span, span.text == "true")
+        if t == "variable_expr":
             return Ref(span, span.text)
-        if n == "object":
+        if t == "collection_value":
+            return self.expr(_named(node)[0])
+        if t == "object":
             return self.object(node)
-        if n == "tuple":
-            return Lst(span, [self.expr(k) for k in _children(node) if _is_rule(k)])
-        if n == "function_call":
-            kids = _children(node)
-            fname = self.text(kids[0])
+        if t == "tuple":
+            return Lst(span, [self.expr(k) for k in _named(node) if k.type not in ("tuple_start", "tuple_end")])
+        if t == "function_call":
+            kids = _named(node)
+            fname = self.slice(kids[0])
             args: list[Expr] = []
             for k in kids[1:]:
-                if _name(k) == "arguments":
-                    args = [self.expr(a) for a in _children(k) if _is_rule(a)]
+                if k.type == "function_arguments":
+                    args = [self.expr(a) for a in _named(k) if a.type == "expression"]
             return Call(span, fname, args)
-        if n in ("heredoc_template", "heredoc_template_trim"):
-            return self.heredoc(node, strip=n == "heredoc_template_trim")
-        if n.startswith("for_"):
+        if t == "template_expr":
+            inner = _named(node)[0]
+            if inner.type == "heredoc_template":
+                return self.heredoc(inner)
+            return self.string(inner)
+        if t == "for_expr":
             return Other(span, "for expression")
-        if n == "conditional":
+        if t == "conditional":
             return Other(span, "conditional")
         return Other(span, "expression")
 
     def string(self, node: Any) -> Expr:
+        """A quoted string or template. Literal text is read from the gaps between interpolations:
+        tree-sitter's template_literal nodes leave out whitespace next to them."""
         span = self.span(node)
         parts: list[str | Interp] = []
-        for part in _children(node):
-            if _name(part) != "string_part":
+        pos = node.start_byte + 1  # after the opening quote
+        for part in _named(node):
+            t = part.type
+            if t in ("quoted_template_start", "quoted_template_end", "template_literal"):
                 continue
-            inner = _children(part)
-            if len(inner) == 1 and _name(inner[0]) == "interpolation":
-                ip = inner[0]
-                ikids = [k for k in _children(ip) if _is_rule(k)]
-                ispan = self.span(ip)
-                parts.append(Interp(ispan, ispan.text[2:-1].strip(), self.expr(ikids[0]) if ikids else None))
-            elif len(inner) == 1 and not _is_rule(inner[0]):
-                raw = self.text(part)
-                if parts and isinstance(parts[-1], str):
-                    parts[-1] += _unescape(raw)
-                else:
-                    parts.append(_unescape(raw))
-            else:
+            if t != "template_interpolation":
                 return Other(span, "template directive")
+            if part.start_byte > pos:
+                parts.append(_unescape(self.data[pos : part.start_byte].decode("utf-8", "surrogatepass")))
+            ispan = self.span(part)
+            inner = [k for k in _named(part) if k.type == "expression"]
+            if not inner:
+                raise EcsfixError("not valid HCL: an empty interpolation `${}`", ispan.line)
+            parts.append(Interp(ispan, ispan.text[2:-1].strip().strip("~").strip(), self.expr(inner[0]) if inner else None))
+            pos = part.end_byte
+        end = node.end_byte - 1  # before the closing quote
+        if end > pos:
+            parts.append(_unescape(self.data[pos:end].decode("utf-8", "surrogatepass")))
         return Str(span, parts)
 
     def object(self, node: Any) -> Obj:
         items: list[ObjItem] = []
-        for el in _children(node):
-            if _name(el) != "object_elem":
+        for el in _named(node):
+            if el.type != "object_elem":
                 continue
-            kids = [k for k in _children(el) if _is_rule(k)]
+            kids = [k for k in _named(el) if k.type == "expression"]
             key_node, val_node = kids[0], kids[-1]
             key_span = self.span(key_node)
             key: str | None = None
-            kk = _children(key_node)
-            inner = kk[0] if len(kk) == 1 else None
-            if _name(inner) == "expr_term":  # a key written as a plain identifier, literal or string
-                terms = [k for k in _children(inner) if _is_rule(k)]
-                inner = terms[0] if len(terms) == 1 else None
-            kind = _name(inner)
-            if kind in ("identifier", "keyword", "literal_value"):  # `in = 1`, `true = 1` are names too
-                key = key_span.text
-            elif kind == "string":
-                sv = self.string(inner)
-                key = sv.value if isinstance(sv, Str) else None
+            inner = _named(key_node)
+            if len(inner) == 1:
+                kind = inner[0].type
+                if kind == "variable_expr":  # `in = 1` is a name too
+                    key = key_span.text
+                elif kind == "literal_value":
+                    lit = _named(inner[0])[0]
+                    if lit.type == "string_lit":
+                        sv = self.string(lit)
+                        key = sv.value if isinstance(sv, Str) else None
+                    else:  # `true = 1`, `3 = 4`
+                        key = key_span.text
+                elif kind == "template_expr" and _named(inner[0])[0].type == "quoted_template":
+                    sv = self.string(_named(inner[0])[0])
+                    key = sv.value if isinstance(sv, Str) else None
             items.append(ObjItem(key, key_span, self.expr(val_node), self.span(el)))
         return Obj(self.span(node), items)
 
-    def heredoc(self, node: Any, strip: bool) -> Heredoc:
+    def heredoc(self, node: Any) -> Heredoc:
+        kids = _named(node)
+        strip = self.slice(kids[0]) == "<<-"
+        marker = self.slice(kids[1])
         span = self.span(node)
         text = span.text
         first_nl = text.find("\n")
-        marker = text[(3 if strip else 2) : first_nl].strip()
         body_start = span.start + first_nl + 1
-        # the closing marker is the last non-empty line of the token
-        stripped = text.rstrip("\r\n")
-        last_nl = stripped.rfind("\n")
+        last_nl = text.rstrip("\r\n").rfind("\n")  # the closing marker is the last line
         body_end = span.start + last_nl + 1 if last_nl >= first_nl else body_start
         return Heredoc(span, marker, strip, Span(self.src, body_start, max(body_start, body_end)))

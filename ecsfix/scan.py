@@ -293,7 +293,7 @@ def _pool(jobs: int, ctx: RuleContext) -> Any:
     if fork:  # load the parser and the rules once, here: forked workers inherit them (~0.25 s each)
         from . import ecs_modules, extract, hclparse  # noqa: F401
 
-        hclparse._lark_parser()
+        hclparse._ts_parser()
         checks()
     mp = multiprocessing.get_context("fork" if fork else None)
     return ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker, initargs=(ctx,))

@@ -108,9 +108,13 @@ CASES: dict[str, Case] = {
         "bad/main.tf", 4, r"binary file|NUL",
     ),
     "missing path": Case({}, "missing/main.tf", None, r"no such file or directory", extra_args=("missing/main.tf",)),
-    "unicode identifier": Case(
-        {"bad/main.tf": td('  \u00fcberall = 1\n  container_definitions = jsonencode([])\n')},
-        "bad/main.tf", 3, r"non-ASCII",
+    "empty interpolation": Case(
+        {"bad/main.tf": td('  family = "${}"\n  container_definitions = jsonencode([])\n')},
+        "bad/main.tf", 3, r"not valid HCL: an empty interpolation",
+    ),
+    "heredoc without its closing marker": Case(
+        {"bad/main.tf": td('  container_definitions = <<EOF\n[]\nEOF # not alone on its line\n')},
+        "bad/main.tf", 3, r"not valid HCL: missing the heredoc's closing marker",
     ),
     "directory symlink loop": Case(
         {"bad/main.tf": td("  container_definitions = jsonencode([])\n")},

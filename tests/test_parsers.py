@@ -56,9 +56,50 @@ def test_hcl_error_names_the_line() -> None:
     assert "not valid HCL" in err.value.message
 
 
-def test_hcl_unicode_identifier_is_an_error_not_a_crash() -> None:
-    with pytest.raises(EcsfixError):
-        hclparse.parse_file(src("locals {\n  ü = 1\n}\n"))
+def test_hcl_unicode_identifiers_are_read_as_terraform_reads_them() -> None:
+    (block,) = hclparse.parse_file(src('locals {\n  überall = 1\n  ok = "ß"\n}\n'))
+    assert list(block.attributes) == ["überall", "ok"]
+    assert block.attributes["überall"].name_span.text == "überall"
+
+
+def test_hcl_spans_are_characters_not_bytes_after_non_ascii_text() -> None:
+    """tree-sitter counts bytes; spans count characters, also after 2-, 3- and 4-byte characters."""
+    text = ('# é ✓ 🔑 comment\nlocals {\n  a = "ü🔑"  # ✓\n  b = "${var.x}é"\n  c = <<EOF\n🔑\nEOF\n'
+            '  d = { "k🔑" = [1, "€"] }\n}\n')
+    (block,) = hclparse.parse_file(src(text))
+    for name, source in [("a", '"ü🔑"'), ("b", '"${var.x}é"'), ("c", "<<EOF\n🔑\nEOF\n"), ("d", '{ "k🔑" = [1, "€"] }')]:
+        attr = block.attributes[name]
+        assert attr.value.span.text == source
+        assert attr.name_span.text == name
+    b = block.attributes["b"].value
+    assert isinstance(b, Str) and b.parts[1] == "é" and b.parts[0].span.text == "${var.x}"  # type: ignore[union-attr]
+    d = block.attributes["d"].value
+    assert isinstance(d, Obj) and d.items[0].key == "k🔑"
+    assert isinstance(d.items[0].value, Lst) and d.items[0].value.items[1].span.text == '"€"'
+    assert block.attributes["c"].value.body_span.text == "🔑\n"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("literal", ["1e5", "2E-3", "1e+10"])
+def test_hcl_tree_sitter_grammar_holes_fall_back_to_python_hcl2(literal: str) -> None:
+    """tree-sitter-hcl needs a decimal point before an exponent; Terraform does not: such a file is
+    read by python-hcl2 instead of being reported as invalid."""
+    text = f'locals {{\n  n = {literal}\n  s = "x"\n}}\n'
+    (block,) = hclparse.parse_file(src(text))
+    n = block.attributes["n"].value
+    assert isinstance(n, Num) and n.span.text == literal
+    assert block.attributes["s"].value.span.text == '"x"'
+
+
+@pytest.mark.parametrize("text", [
+    'locals {\n  x = "${}"\n}\n',
+    'locals {\n  x = <<EOF\na\nEOF # c\n}\n',
+    'locals {\n  x = "%{ if var.a }b"\n}\n',
+    'locals {\n  x = [1 2]\n}\n',
+])
+def test_hcl_what_terraform_rejects_is_an_error(text: str) -> None:
+    with pytest.raises(EcsfixError) as err:
+        hclparse.parse_file(src(text))
+    assert err.value.line == 2 and "not valid HCL" in err.value.message
 
 
 def test_json_spans_and_interpolations() -> None:

@@ -3,8 +3,9 @@ performance is measured by benchmarks/run.py, not by timed tests).
 
 * `ecsfix --version` and plain `ecsfix scan ...` command lines never import typer/rich/click;
   anything else (help, bad options) goes through typer unchanged.
-* python-hcl2's parser is used without position propagation and without its rule-object
-  transformer; the model must be the same as through the positions-propagating parser.
+* HCL is read with tree-sitter (`hclparse`); python-hcl2 (`hclparse_lark`) reads only what
+  tree-sitter rejects. Both must give the same model, and python-hcl2's parser, used without
+  position propagation, the same model as through the positions-propagating one.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from ecsfix import hclparse
+from ecsfix import hclparse, hclparse_lark
 from ecsfix.cli import _fast_scan_args, main
-from ecsfix.model import SourceFile, Span
+from ecsfix.model import Obj, Other, SourceFile, Span
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("typer", "rich", "click", "hcl2", "lark", "jinja2")
+HEAVY = ("typer", "rich", "click", "hcl2", "lark", "jinja2", "tree_sitter", "tree_sitter_hcl")
 
 
 def modules_after(argv: list[str], cwd: Path) -> tuple[int, list[str], str]:
@@ -48,7 +49,7 @@ def test_one_file_scan_skips_typer_and_a_warm_one_the_parser(tmp_path: Path) -> 
         encoding="utf-8")
     code, heavy, out = modules_after(["scan", "main.tf"], tmp_path)
     assert code == 1 and "DB_PASSWORD" in out
-    assert heavy == ["hcl2", "lark"]  # cold: the parser, but not the CLI framework
+    assert heavy == ["tree_sitter", "tree_sitter_hcl"]  # cold: the parser, but not the CLI framework
     code, heavy, warm = modules_after(["scan", "main.tf"], tmp_path)
     assert (code, heavy, warm) == (1, [], out)
 
@@ -102,20 +103,77 @@ def _dump(x: Any) -> Any:
     return x
 
 
-def test_fast_parser_gives_the_same_model_as_python_hcl2s_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hcl2.parser import parser
-
+def _files() -> list[Path]:
     files = sorted(p for p in (REPO / "examples").rglob("*.tf")) + sorted((REPO / "tests" / "fixtures").rglob("*.tf"))
     assert len(files) > 20
-    hclparse._lark_parser()
-    assert hclparse._parser is not parser(), "the position-free copy is in use"
+    return files
+
+
+def _model(parse: Any, src: SourceFile) -> Any:
+    try:
+        return _dump(parse(src))
+    except Exception as exc:  # noqa: BLE001 - compared, not hidden
+        return ("error", type(exc).__name__)
+
+
+def test_position_free_lark_parser_gives_the_same_model_as_python_hcl2s_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hcl2.parser import parser
+
+    hclparse_lark._lark_parser()
+    assert hclparse_lark._parser is not parser(), "the position-free copy is in use"
     fast, slow = [], []
+    for path in _files():
+        src = SourceFile(str(path), str(path), path.read_text(encoding="utf-8"))
+        for out, lark in ((fast, hclparse_lark._parser), (slow, parser())):
+            monkeypatch.setattr(hclparse_lark, "_parser", lark)
+            out.append(_model(hclparse_lark.parse_file, src))
+    assert fast == slow
+
+
+SNIPPETS = [
+    '"a "', '" a"', '"  "', '""', '"a ${x} b"', '"${x}${y}"', '" ${x} "', '"a\\n ${x}\\t"', '"$${x} ${y}"',
+    '"%%{x}"', '"é ${x} ü"', '"\\u00e9"', '"a\\\\"', '"${ x }"', '"a %{ if x }b%{ endif } c"', '"${"${x}"}"',
+    '"${x.y[0]}"', '"a$b"', '"a%b"', '"{}"', "f(x)[0]", "(var.x)", "var.x[*].y", "var.l.*.id", "-1",
+    "!x", "x ? 1 : 2", "[for a in b : a]", "{for k, v in m : k => v}", '{(var.k) = 1, "a${x}" = 2, true = 5}',
+    "{ in = 1, for = 2 }", "f(x...)", "<<EOF\n  a ${b}\nEOF\n", "<<-EOT\n    [1]\n    EOT\n", "1.5e3", "null",
+    "[1,\n  2, # c\n]", "[a + b, f(a * b)]", '{\n  a = 1 # c\n  "b" : 2\n}', "module.m.out", "data.aws_iam_role.r.arn", "each.value.pw",
+    "jsonencode([{ name = \"A\", value = \"hunter2\" }])",
+]
+
+
+@pytest.mark.parametrize("expr", SNIPPETS)
+def test_tree_sitter_and_python_hcl2_give_the_same_model_for_each_expression(expr: str) -> None:
+    for text in (f"locals {{\n  v = {expr}\n  w = {{ k = {expr} }}\n}}\n",
+                 f'resource "a" "b" {{\n  x {{\n    v = [{expr}]\n  }}\n\n  # c\n}}\n'):
+        src = SourceFile("main.tf", "main.tf", text)
+        ts, lark = _model(hclparse.parse_file, src), _model(hclparse_lark.parse_file, src)
+        assert ts[0] != "error"
+        assert ts == lark
+
+
+@pytest.mark.parametrize(("expr", "kind"), [("a + b", Other), ("a == b && c", Other), ("{ 3 = 4 }", Obj)])
+def test_where_python_hcl2_was_wrong_tree_sitter_is_right(expr: str, kind: type) -> None:
+    """python-hcl2 gives an operation at the end of a line the line break too, and a number key no
+    name (Terraform's key is "3"); tree-sitter does neither."""
+    text = f"locals {{\n  v = {expr}\n}}\n"
+    (block,) = hclparse.parse_file(SourceFile("main.tf", "main.tf", text))
+    value = block.attributes["v"].value
+    assert isinstance(value, kind) and value.span.text == expr
+    if isinstance(value, Obj):
+        assert value.items[0].key == "3"
+
+
+def test_tree_sitter_and_python_hcl2_give_the_same_model_for_every_file(tmp_path: Path) -> None:
+    """Every example and fixture, and a generated 600-file monorepo (benchmarks/generate.py): the
+    tree-sitter converter is held to python-hcl2's model, span for span."""
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--out", str(tmp_path / "mono"),
+                    "--files", "600", "--seed", "7", "--quiet"], check=True, timeout=300)
+    files = _files() + sorted((tmp_path / "mono").rglob("*.tf"))
+    assert len(files) > 500
+    differ = []
     for path in files:
         src = SourceFile(str(path), str(path), path.read_text(encoding="utf-8"))
-        for out, lark in ((fast, hclparse._parser), (slow, parser())):
-            monkeypatch.setattr(hclparse, "_parser", lark)
-            try:
-                out.append(_dump(hclparse.parse_file(src)))
-            except Exception as exc:  # noqa: BLE001 - compared, not hidden
-                out.append(("error", type(exc).__name__, str(exc)))
-    assert fast == slow
+        ts = _model(hclparse.parse_file, src)
+        if ts != _model(hclparse_lark.parse_file, src) or ts[0] == "error":
+            differ.append(str(path))
+    assert differ == [] or "tests/fixtures/bad" in differ[0] and len(differ) == 1, differ
