@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from .detectconfig import DetectConfig
 from .model import SEVERITIES, EcsfixError
-from .secrets import DetectConfig
 
 
 @dataclass

@@ -53,41 +53,93 @@ def _ts_parser() -> Any:
 
 def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[Block]:
     """Parse `text` (default: the whole file) whose first character is at offset `base`."""
-    given_base = base
-    body_text = src.text if text is None else text
-    if body_text.startswith("\ufeff"):  # a BOM is kept in the file but is not HCL
-        body_text = body_text[1:]
-        base += 1
-    data = body_text.encode("utf-8", "surrogatepass")
-    tree = _ts_parser().parse(data)
-    root = tree.root_node
-    conv = _Converter(src, base, body_text, data)
-    if root.has_error:
-        bad = _first_error(root)
-        message, at = _error_message(bad, conv)
-        line = at.start_point[0] + 1 if at is not None else None
-        if line is not None and base:
-            line += src.line_col(base)[0] - 1
-        exact = at is not bad or (bad is not None and bad.is_missing)
+    tree = FileTree(src, base, text)
+    if tree.error is not None:
         from . import hclparse_lark  # the second opinion, imported only for a file tree-sitter rejects
 
+        message, line, exact = tree.error
         try:
-            return hclparse_lark.parse_file(src, given_base, text)
+            return hclparse_lark.parse_file(src, base, text)
         except EcsfixError as exc:
             # tree-sitter's recovery can start an ERROR node lines before the fault; python-hcl2
             # stops at the first token it cannot take
             raise EcsfixError(message, line if exact or exc.line is None else exc.line) from None
     try:
-        conv.heredoc_ends = conv._heredoc_ends(root)
-        out: list[Block] = []
-        for body in _named(root):
-            if body.type == "body":
-                out.extend(conv.block(c) for c in _named(body) if c.type == "block")
-        return out
+        return tree.all_blocks()
     except (AttributeError, IndexError, ValueError):  # a tree shape we do not know: never a traceback
         from . import hclparse_lark
 
-        return hclparse_lark.parse_file(src, given_base, text)
+        return hclparse_lark.parse_file(src, base, text)
+
+
+def parse_tree(src: SourceFile) -> FileTree | None:
+    """The whole file parsed once, its top-level blocks converted only when asked for; None when
+    tree-sitter rejects the file (then `parse_file` gives the blocks or the error)."""
+    tree = FileTree(src)
+    return tree if tree.error is None else None
+
+
+class FileTree:
+    """One tree-sitter parse of a file (or of `text` at offset `base`)."""
+
+    def __init__(self, src: SourceFile, base: int = 0, text: str | None = None):
+        body_text = src.text if text is None else text
+        if body_text.startswith("\ufeff"):  # a BOM is kept in the file but is not HCL
+            body_text = body_text[1:]
+            base += 1
+        data = body_text.encode("utf-8", "surrogatepass")
+        root = _ts_parser().parse(data).root_node
+        self.conv = _Converter(src, base, body_text, data)
+        self.error: tuple[str, int | None, bool] | None = None
+        self._tops: list[Any] = []
+        self._done: dict[int, Block] = {}
+        if root.has_error:
+            bad = _first_error(root)
+            message, at = _error_message(bad, self.conv)
+            line = at.start_point[0] + 1 if at is not None else None
+            if line is not None and base:
+                line += src.line_col(base)[0] - 1
+            self.error = (message, line, at is not bad or (bad is not None and bad.is_missing))
+            return
+        self.conv.heredoc_ends = self.conv._heredoc_ends(root)
+        for body in _named(root):
+            if body.type == "body":
+                self._tops.extend(c for c in _named(body) if c.type == "block")
+
+    def _block(self, node: Any) -> Block:
+        key = node.start_byte
+        if key not in self._done:
+            self._done[key] = self.conv.block(node)
+        return self._done[key]
+
+    def all_blocks(self) -> list[Block]:
+        return [self._block(n) for n in self._tops]
+
+    def blocks(self, btype: str, needle: str, labels: list[str]) -> list[Block]:
+        """Top-level blocks of type `btype` whose text contains `needle` and whose header does not
+        show other leading labels than `labels`; only those are converted."""
+        conv = self.conv
+        out: list[Block] = []
+        for node in self._tops:
+            kids = node.named_children
+            if conv.slice(kids[0]) != btype:
+                continue
+            start, end = conv.off(node.start_byte), conv.off(node.end_byte)
+            if needle not in conv.src.text[start:end]:
+                continue
+            if labels:
+                written: list[str] = []
+                for k in kids[1:]:
+                    if k.type == "string_lit":
+                        written.append(_unescape(conv.slice(k)[1:-1]))
+                    elif k.type == "identifier":
+                        written.append(conv.slice(k))
+                    else:
+                        break
+                if written[: len(labels)] != labels:
+                    continue
+            out.append(self._block(node))
+        return out
 
 
 def _first_error(node: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from .model import Attribute, Block, EcsfixError, InputError, SourceFile
 
@@ -22,15 +23,31 @@ class Module:
         self._parsed_parts: dict[tuple[str, int], list[Block]] = {}
         self._locals: dict[str, Attribute] | None = None
         self._extents_of: dict[str, list[tuple[str, int, int]] | None] = {}
+        self._trees: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ parsing
     def hcl_files(self) -> Iterator[SourceFile]:
         return (f for f in self.files if not f.path.endswith(".tf.json"))
 
+    def _tree(self, src: SourceFile) -> Any:
+        """The file's tree-sitter parse (`hclparse.FileTree`), or None if tree-sitter rejects it."""
+        if src.path not in self._trees:
+            from . import hclparse
+
+            self._trees[src.path] = hclparse.parse_tree(src)
+        return self._trees[src.path]
+
     def blocks_of(self, src: SourceFile) -> list[Block]:
         if src.path not in self._parsed:
             from . import hclparse
 
+            tree = self._tree(src)
+            if tree is not None:
+                try:
+                    self._parsed[src.path] = tree.all_blocks()
+                    return self._parsed[src.path]
+                except (EcsfixError, AttributeError, IndexError, ValueError):
+                    pass  # parse_file below reports it, or reads the file with python-hcl2
             try:
                 self._parsed[src.path] = hclparse.parse_file(src)
             except EcsfixError as exc:
@@ -41,7 +58,8 @@ class Module:
     def blocks(self, btype: str, *labels: str, hint: str | None = None) -> Iterator[Block]:
         """Top-level blocks of a type (and leading labels). `hint` is a substring that must occur in
         a file for it to be parsed at all: the cheap pre-filter that keeps parsing lazy. Within a
-        file, only the blocks of the wanted type and labels are parsed (located by `locate`)."""
+        file, only the blocks of the wanted type and labels are converted to the model (or, in a
+        file tree-sitter rejects, parsed: located by `locate`)."""
         needle = hint if hint is not None else btype
         want = list(labels)
         for src in self.hcl_files():
@@ -61,6 +79,12 @@ class Module:
     def _blocks_of_type(self, src: SourceFile, btype: str, needle: str, labels: list[str]) -> list[Block]:
         if src.path in self._parsed:
             return self._parsed[src.path]
+        tree = self._tree(src)
+        if tree is not None:  # parsed whole in C; only the blocks asked for are converted
+            try:
+                return tree.blocks(btype, needle, labels)  # type: ignore[no-any-return]
+            except (EcsfixError, AttributeError, IndexError, ValueError):
+                return self.blocks_of(src)
         extents = self._extents(src)
         if extents is None:
             return self.blocks_of(src)
