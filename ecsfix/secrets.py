@@ -27,8 +27,12 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 from .detectconfig import _NAME_CACHE_MAX, _VALUE_CACHE_LEN, _VALUE_CACHE_MAX, DetectConfig, _Compiled
+from .lazyre import LazyPattern
+
+_lazy = partial(LazyPattern, globals())
 
 __all__ = [
     "DetectConfig",
@@ -49,8 +53,8 @@ class Verdict:
 
 # --------------------------------------------------------------------------- names
 
-_SPLIT_RE = re.compile(r"[^A-Za-z0-9]+")
-_CAMEL_RE = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
+_SPLIT_RE = _lazy("_SPLIT_RE", r"[^A-Za-z0-9]+")
+_CAMEL_RE = _lazy("_CAMEL_RE", r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 _DIGITS = "0123456789"
 
 # Tokens that are secret on their own.
@@ -122,7 +126,7 @@ _NEVER_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "GOOGLE_APPLICATION_CREDENTIAL
 
 
 _TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
-_GLUED_SUFFIX_RE = re.compile(r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
+_GLUED_SUFFIX_RE = _lazy("_GLUED_SUFFIX_RE", r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
 
 
 def _tokens(name: str) -> list[str]:
@@ -250,7 +254,7 @@ def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:
     return verdict[0] if verdict else None
 
 
-_FLAG_RE = re.compile(r"--?([A-Za-z][A-Za-z0-9_.-]*)")
+_FLAG_RE = _lazy("_FLAG_RE", r"--?([A-Za-z][A-Za-z0-9_.-]*)")
 
 
 def secret_flag_name(arg: str, *, config: DetectConfig | None = None) -> bool:
@@ -271,7 +275,7 @@ _BOOLISH = frozenset(
      "enable", "disable", "none", "null", "nil", "undefined"}
 )  # fmt: skip
 
-_BENIGN_RE = re.compile(
+_BENIGN_RE = _lazy("_BENIGN_RE",
     r"""
       [+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[+-]?\d+)?                      # number
     | (?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w))+                     # Go-style duration 1h30m
@@ -284,7 +288,7 @@ _BENIGN_RE = re.compile(
     """,
     re.VERBOSE,  # matched against the lower-cased value: IGNORECASE costs ms at import
 )
-_PATH_RE = re.compile(r"(?:~|\.{1,2})?/[\w.@-]+(?:/[\w.@-]+)*/?")
+_PATH_RE = _lazy("_PATH_RE", r"(?:~|\.{1,2})?/[\w.@-]+(?:/[\w.@-]+)*/?")
 
 
 def _template_literal(value: str) -> tuple[str, bool]:
@@ -350,7 +354,7 @@ def _entropy(s: str) -> float:
     return log2(n) - sum(c * log2(c) for c in Counter(s).values()) / n
 
 
-_ALPHA_CHUNK_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_ALPHA_CHUNK_RE = _lazy("_ALPHA_CHUNK_RE", r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _VOWELS = frozenset("aeiouyAEIOUY")
 
 
@@ -405,9 +409,9 @@ def _looks_random(s: str) -> bool:
 
 # --------------------------------------------------------------------------- values: detectors
 
-_PEM_RE = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-_AWS_SECRET_MIX_RE = re.compile(r"[0-9/+]")
-_AWS_SECRET_RE = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_PEM_RE = _lazy("_PEM_RE", r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_AWS_SECRET_MIX_RE = _lazy("_AWS_SECRET_MIX_RE", r"[0-9/+]")
+_AWS_SECRET_RE = _lazy("_AWS_SECRET_RE", r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 
 _VENDOR_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}", "an AWS access key id"),
@@ -438,52 +442,52 @@ _VENDOR_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # One alternation without groups or look-arounds, so that `re` can skip ahead on first
 # characters (named groups make it ~6x slower); boundaries are checked on each hit instead.
-_VENDOR_RE = re.compile("|".join(f"(?:{pat})" for pat, _what in _VENDOR_PATTERNS))
+_VENDOR_RE = _lazy("_VENDOR_RE", "|".join(f"(?:{pat})" for pat, _what in _VENDOR_PATTERNS))
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 # OpenAI keys: "sk-" at a token start, then 20+ characters mixing cases and digits.
-_OPENAI_RE = re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?P<tail>[A-Za-z0-9_-]{20,})")
+_OPENAI_RE = _lazy("_OPENAI_RE", r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?(?P<tail>[A-Za-z0-9_-]{20,})")
 
-_SCHEME_END_RE = re.compile(r"(?<=[A-Za-z0-9+.-])://")
-_AUTHORITY_END_RE = re.compile(r"[\s/?#]")
-_BEARER_RE = re.compile(r"(?<![A-Za-z0-9_-])bearer\s+(?P<t>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE)
-_BASIC_RE = re.compile(
+_SCHEME_END_RE = _lazy("_SCHEME_END_RE", r"(?<=[A-Za-z0-9+.-])://")
+_AUTHORITY_END_RE = _lazy("_AUTHORITY_END_RE", r"[\s/?#]")
+_BEARER_RE = _lazy("_BEARER_RE", r"(?<![A-Za-z0-9_-])bearer\s+(?P<t>[A-Za-z0-9._~+/=-]+)", re.IGNORECASE)
+_BASIC_RE = _lazy("_BASIC_RE",
     r"(?<![A-Za-z0-9_-])basic\s+(?P<t>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE
 )
-_HEADER_RE = re.compile(
+_HEADER_RE = _lazy("_HEADER_RE",
     r"(?<![A-Za-z0-9_-])(?:x-api-key|api-key|x-auth-token|private-token|x-access-token|x-api-token)"
     r"\s*:\s*(?P<t>[^\s\"',;]+)",
     re.IGNORECASE,
 )
 # key=value (env assignments, -Dprop=value, --flag=value, Password=...; connection strings, ?token=).
-_ASSIGN_RE = re.compile(
+_ASSIGN_RE = _lazy("_ASSIGN_RE",
     r"(?:^|(?<=[\s;?&,\"'(]))(?P<k>(?:--?|-D)?[A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*"
     r"(?P<v>\"[^\"]*\"|'[^']*'|[^\s;&,\"')]+)"
 )
 # --flag value (inside one shell string).
-_FLAG_SPACE_RE = re.compile(
+_FLAG_SPACE_RE = _lazy("_FLAG_SPACE_RE",
     r"(?:^|(?<=[\s\"']))(?P<k>--?[A-Za-z][A-Za-z0-9_.-]+)\s+(?P<v>\"[^\"]*\"|'[^']*'|[^\s\"']+)"
 )
 # "key": "value" inside JSON embedded in a value.
-_JSON_PAIR_RE = re.compile(r"\"(?P<k>[A-Za-z_][A-Za-z0-9_.-]*)\"\s*:\s*\"(?P<v>[^\"]*)\"")
+_JSON_PAIR_RE = _lazy("_JSON_PAIR_RE", r"\"(?P<k>[A-Za-z_][A-Za-z0-9_.-]*)\"\s*:\s*\"(?P<v>[^\"]*)\"")
 
-_WS_RE = re.compile(r"\s")
-_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
-_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_HEXRUN_RE = re.compile(r"(?:sha(?:1|256|512):)?[0-9a-f]{16,}|[0-9A-F]{32,}")
-_VERSION_RE = re.compile(r"[vV]?\d+(?:\.\d+)+(?:[-+.][0-9A-Za-z.+-]*)?")
-_IMAGE_RE = re.compile(
+_WS_RE = _lazy("_WS_RE", r"\s")
+_HEX_RE = _lazy("_HEX_RE", r"(?:0x)?[0-9a-fA-F]+")
+_UUID_RE = _lazy("_UUID_RE", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HEXRUN_RE = _lazy("_HEXRUN_RE", r"(?:sha(?:1|256|512):)?[0-9a-f]{16,}|[0-9A-F]{32,}")
+_VERSION_RE = _lazy("_VERSION_RE", r"[vV]?\d+(?:\.\d+)+(?:[-+.][0-9A-Za-z.+-]*)?")
+_IMAGE_RE = _lazy("_IMAGE_RE",
     r"[a-z0-9][a-z0-9.-]*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?(?:@sha256:[0-9a-f]{64})?"
 )
-_HOST_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?::\d+)?")
-_EMAIL_RE = re.compile(r"[^@\s]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
-_NOT_A_TOKEN_RE = re.compile(
+_HOST_RE = _lazy("_HOST_RE", r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?::\d+)?")
+_EMAIL_RE = _lazy("_EMAIL_RE", r"[^@\s]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+_NOT_A_TOKEN_RE = _lazy("_NOT_A_TOKEN_RE",
     "|".join(f"(?:{rx.pattern})" for rx in (_HEX_RE, _VERSION_RE, _IMAGE_RE, _HOST_RE, _EMAIL_RE))
 )
-_STRUCTURED_RE = re.compile(r"[\"'{}\[\]<>,;\\`|]")
-_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
-_KEY_VALUE_RE = re.compile(r"-*[A-Za-z_][A-Za-z0-9_.-]*=(?!=*$)")
-_SEG_SPLIT_RE = re.compile(r"[-_.@]+")
-_PLAIN_TEXT_RE = re.compile(r"[A-Za-z ,.'!?-]+")
+_STRUCTURED_RE = _lazy("_STRUCTURED_RE", r"[\"'{}\[\]<>,;\\`|]")
+_BASE64_RE = _lazy("_BASE64_RE", r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+_KEY_VALUE_RE = _lazy("_KEY_VALUE_RE", r"-*[A-Za-z_][A-Za-z0-9_.-]*=(?!=*$)")
+_SEG_SPLIT_RE = _lazy("_SEG_SPLIT_RE", r"[-_.@]+")
+_PLAIN_TEXT_RE = _lazy("_PLAIN_TEXT_RE", r"[A-Za-z ,.'!?-]+")
 
 
 def _placeholder(v: str) -> bool:
@@ -670,10 +674,10 @@ def _value_why_uncached(value: str, cfg: DetectConfig) -> str | None:
     return None
 
 
-_URL_INTERP_PASSWORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/@\s\"']{0,200}?:\$\{([^{}]{1,200})\}@")
+_URL_INTERP_PASSWORD_RE = _lazy("_URL_INTERP_PASSWORD_RE", r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^/@\s\"']{0,200}?:\$\{([^{}]{1,200})\}@")
 
 
-_URL_INTERP_USER_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://\$\{([^{}]{1,200})\}@")
+_URL_INTERP_USER_RE = _lazy("_URL_INTERP_USER_RE", r"[A-Za-z][A-Za-z0-9+.-]{0,30}://\$\{([^{}]{1,200})\}@")
 
 
 def _url_interpolated_password(text: str) -> str | None:

@@ -177,3 +177,41 @@ def test_tree_sitter_and_python_hcl2_give_the_same_model_for_every_file(tmp_path
         if ts != _model(hclparse_lark.parse_file, src) or ts[0] == "error":
             differ.append(str(path))
     assert differ == [] or "tests/fixtures/bad" in differ[0] and len(differ) == 1, differ
+
+
+def test_detector_patterns_compile_on_first_use_and_then_replace_themselves() -> None:
+    code = (
+        "import re, sys\n"
+        "from ecsfix import secrets\n"
+        "from ecsfix.lazyre import LazyPattern\n"
+        "lazy = sorted(n for n, v in vars(secrets).items() if isinstance(v, LazyPattern))\n"
+        "compiled = [n for n, v in vars(secrets).items() if n.endswith('_RE') and isinstance(v, re.Pattern)]\n"
+        "print(len(lazy), compiled)\n"
+        "v = secrets.classify('DB_PASSWORD', 'hunter2')\n"
+        "print(v is not None, isinstance(secrets._SPLIT_RE, re.Pattern), "
+        "isinstance(secrets._NOT_A_TOKEN_RE, LazyPattern))\n"
+        "print(bool(secrets._NOT_A_TOKEN_RE.fullmatch('1.2.3')), isinstance(secrets._NOT_A_TOKEN_RE, re.Pattern))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=str(REPO))).stdout.split("\n")
+    n, compiled = out[0].split(" ", 1)
+    assert int(n) > 30 and compiled == "[]"  # nothing compiled at import
+    assert out[1] == "True True True"  # what classify used is compiled, the rest still waits
+    assert out[2] == "True True"
+
+
+@pytest.mark.parametrize(("secrets_line", "iam"), [("", False), (
+    '      secrets = [{ name = "DB_PASSWORD", valueFrom = aws_secretsmanager_secret.db.arn }]\n', True)])
+def test_the_iam_model_is_loaded_only_when_a_task_pulls_secrets(tmp_path: Path, secrets_line: str, iam: bool) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "app" {\n  family = "app"\n  container_definitions = jsonencode([{\n'
+        '      name = "app"\n' + secrets_line +
+        '      environment = [{ name = "API_TOKEN", value = "hunter2hunter2" }]\n  }])\n}\n', encoding="utf-8")
+    code = ("import sys\nfrom ecsfix.cli import main\nrc = main(['scan', '--no-cache', '--format', 'json', 'main.tf'])\n"
+            "print('IAM', 'ecsfix.iam' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.stderr.strip().endswith(f"IAM {iam}")
+    rules = {f["rule"] for f in __import__("json").loads(proc.stdout)["findings"]}
+    assert "EF001" in rules
+    assert ("EF101" in rules) is iam  # no execution role: found when (and only when) secrets are pulled

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..detectconfig import DetectConfig
 from ..model import Finding, Span, TaskDefinition
-from ..secrets import DetectConfig
 from . import RULES
 
 if TYPE_CHECKING:
