@@ -203,7 +203,7 @@ def _unescape(raw: str) -> str:
     return _ESC_RE.sub(sub, raw)
 
 
-_POSTFIX = {"get_attr", "index", "splat", "legacy_index"}
+_MAX_DEPTH = 300  # nested expression nodes (about three per level of brackets)
 
 
 class _Converter:
@@ -215,6 +215,7 @@ class _Converter:
         # byte offset -> character offset: identity for ASCII text, else corrected at every
         # non-ASCII character (sorted byte positions and the extra bytes before each)
         self.heredoc_ends: dict[int, int] = {}
+        self.depth = 0
         self._wide: list[int] = []
         self._extra: list[int] = []
         if not text.isascii():
@@ -327,6 +328,17 @@ class _Converter:
         return Attribute(name_span.text, self.expr(value_node), self.span(node), name_span)
 
     def expr(self, node: Any) -> Expr:
+        """`node` as an expression; nested deeper than any real configuration (recursion would
+        overflow), an uninterpreted `Other`."""
+        self.depth += 1
+        try:
+            if self.depth > _MAX_DEPTH:
+                return Other(self.span(node), "expression")
+            return self._expr(node)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, node: Any) -> Expr:
         t = node.type
         if t == "expression":
             kids = _named(node)

@@ -54,6 +54,9 @@ def interp_expr(src: SourceFile, span: Span, inner: str) -> Expr | None:
     return None
 
 
+MAX_DEPTH = 200  # objects and lists inside each other
+
+
 class JsonScanner:
     def __init__(
         self,
@@ -70,6 +73,7 @@ class JsonScanner:
         self.offsets = offsets
         self.templates = templates
         self.pos = 0
+        self.depth = 0
 
     # ------------------------------------------------------------------ positions
     def off(self, i: int) -> int:
@@ -108,10 +112,14 @@ class JsonScanner:
         if self.pos >= len(text):
             raise self.error("invalid JSON: unexpected end of input")
         c = text[self.pos]
-        if c == "{":
-            return self.obj()
-        if c == "[":
-            return self.lst()
+        if c in "{[":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:  # no real document nests this deep; recursion would overflow
+                raise self.error(f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
+            try:
+                return self.obj() if c == "{" else self.lst()
+            finally:
+                self.depth -= 1
         if c == '"':
             return self.string()
         if self.templates and text.startswith("${", self.pos):

@@ -256,9 +256,16 @@ def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
                     focus: set[str] | None) -> tuple[list[Finding], list[TaskDefinition], list[InputError], ModuleScan]:
     assert _WORKER_CTX is not None
     module = Module(directory, files)
-    ms = scan_module(module, root, focus)
-    mctx = replace(_WORKER_CTX, module=module, resolver=ms.resolver)
-    findings = list(run_rules(ms.task_definitions, mctx))
+    try:
+        ms = scan_module(module, root, focus)
+        mctx = replace(_WORKER_CTX, module=module, resolver=ms.resolver)
+        findings = list(run_rules(ms.task_definitions, mctx))
+    except RecursionError:  # the parsers cap nesting; this is the net under everything else
+        from .resolve import Resolver
+
+        where = next((f.display for f in files if any(t in f.text for t in TRIGGERS)), files[0].display)
+        error = InputError(where, None, "nested too deeply to read (thousands of levels): not scanned")
+        return [], [], [error], ModuleScan(module, Resolver(module, root), [])
     errors = module.errors + ms.resolver.errors
     return findings, ms.task_definitions, errors, ms
 

@@ -246,3 +246,27 @@ def test_unreadable_file_even_as_root(tmp_path: Path, monkeypatch: pytest.Monkey
     (error,) = _error_lines(out)
     assert error.startswith("bad/main.tf: error: permission denied")
     assert GOOD_FINDING in out
+
+
+NESTED = "[" * 3000 + "]" * 3000
+
+
+@pytest.mark.parametrize(("name", "text", "code", "error"), [
+    ("main.tf", 'resource "aws_ecs_task_definition" "a" {\n  family = "x"\n  container_definitions = jsonencode([{\n'
+     '    name = "a", environment = [{ name = "DB_PASSWORD", value = "hunter2" }], x = ' + NESTED + "\n  }])\n}\n",
+     1, None),
+    ("main.tf", 'resource "aws_ecs_task_definition" "a" {\n  family = "x"\n  container_definitions = <<EOF\n'
+     '[{"name": "a", "x": ' + NESTED + "}]\nEOF\n}\n", 2, "main.tf:4: error: heredoc <<EOF: invalid JSON: nested more than 200"),
+    ("taskdef.json", '{"family": "x", "containerDefinitions": [{"name": "a", "x": ' + NESTED + "}]}", 2,
+     "taskdef.json:1: error: invalid JSON: nested more than 200"),
+])
+def test_absurd_nesting_is_read_or_one_clear_error_never_a_recursion_traceback(
+        tmp_path: Path, name: str, text: str, code: int, error: str | None) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    run = run_ecsfix("scan", "--no-cache", name, cwd=tmp_path)
+    assert "Traceback" not in run.stderr and "RecursionError" not in run.stderr
+    assert run.code == code
+    if error is None:  # HCL nesting is read as an opaque value: the rest of the container is still scanned
+        assert "DB_PASSWORD" in run.stdout and "hunter2" not in run.stdout
+    else:
+        assert _error_lines(run.stdout + run.stderr) == [error + " levels deep"]
