@@ -179,6 +179,17 @@ def _map_secrets(resolver: Resolver, block: Block, container: Container) -> None
 def _map_items(resolver: Resolver, attr: Attribute, container: Container,
                what: str) -> list[tuple[ObjItem, Scope | None]] | None:
     resolved, scope = resolver.resolve2(attr.value)
+    if isinstance(resolved, Call) and resolved.name == "merge":
+        # merge({ literal map }, local.x, var.extra, ...): read every map that is known, report the rest
+        items: list[tuple[ObjItem, Scope | None]] = []
+        for arg in resolved.args:
+            part, pscope = resolver.resolve2(arg, scope)
+            if isinstance(part, Obj):
+                items.extend((item, pscope) for item in part.items)
+            elif part is not None and not isinstance(part, Null):
+                container.unresolved.append(
+                    f"part of {what} (merge) of container {container.display_name} is {not_known(part)}")
+        return items
     if isinstance(resolved, Obj):
         return [(item, scope) for item in resolved.items]
     if resolved is not None and not isinstance(resolved, Null):

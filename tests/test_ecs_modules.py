@@ -199,3 +199,20 @@ def test_task_definition_built_from_a_module_output(tmp_path: Path, source: str,
     )
     result = scan([str(tmp_path)])
     assert [f.rule for f in result.findings if f.rule == "EF003"] == (["EF003"] if ef003 else [])
+
+
+def test_merged_map_environment_reads_every_literal_map_and_reports_the_rest(tmp_path: Path) -> None:
+    """cloudposse `map_environment = merge({...}, local.x, var.y)`: the pattern of a real module call
+    that leaked a connection string; each known map is read, each unknown part is an EF003."""
+    (tmp_path / "main.tf").write_text(
+        'locals {\n  shared = { SENTRY_DSN_TOKEN = "hunter2hunter2", LOG_LEVEL = "info" }\n}\n'
+        'module "consumer" {\n  source = "cloudposse/ecs-container-definition/aws"\n  container_name = "consumer"\n'
+        '  map_environment = merge(\n    {\n      NODE_OPTIONS = "--max_old_space_size=200"\n'
+        '      POSTGRES_URL = "postgres://app:hunter2@db.internal:5432/app"\n    },\n'
+        '    local.shared,\n    var.consumer_environment,\n  )\n}\n', encoding="utf-8")
+    result = scan([str(tmp_path)])
+    got = sorted((f.rule, f.name or "", f.line) for f in result.findings)
+    assert got == [("EF001", "POSTGRES_URL", 10), ("EF001", "SENTRY_DSN_TOKEN", 2), ("EF003", "", 4)]
+    (info,) = [f for f in result.findings if f.rule == "EF003"]
+    assert "part of map_environment (merge) of container consumer is var.consumer_environment" in info.message
+    assert "hunter2" not in " ".join(f.message + (f.preview or "") for f in result.findings)
