@@ -239,8 +239,8 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
             trailing = trailing[:-2]
         if any(t in _POINTER_TOKENS for t in trailing):
             return None
-    if any(t in _FLAG_VERBS for t in toks[:start]):
-        return None
+    if any(t in _FLAG_VERBS for t in toks[: min(h[0] for h in hits)]):
+        return None  # ALLOW_NO_PASSWORD, IS_TOKEN_SET: a switch (TEST_PASSWORD_NO_PASSWORD is not)
     if any(not h[3] for h in hits):
         weak = False
     return f"name contains the token {label}", weak

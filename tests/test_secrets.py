@@ -428,13 +428,17 @@ def test_why_texts() -> None:
         pytest.param("CLIENT_SECRET", "SECRET", id="client-secret"),
         pytest.param("HTTP_BASIC_AUTH", "AUTH", id="auth"),
         pytest.param("DB_CONNECTION_STRING", "CONNECTION_STRING", id="connection-string"),
+        # a switch word after the first secret term does not make the name a switch (Checkov's own
+        # ecs_heredoc.tf test case, value "RandomP@ssw0rd")
+        pytest.param("TEST_PASSWORD_NO_PASSWORD", "PASSWORD", id="switch-word-after-the-term"),
     ],
 )
 def test_name_is_secret_names_the_token(name: str, token: str) -> None:
     assert name_is_secret(name) == f"name contains the token {token}"
 
 
-@pytest.mark.parametrize("name", ["", "   ", "KEY", "KEYS", "PRIMARY_KEY", "AUTHOR_EMAIL", "OAUTH_CLIENT_ID"])
+@pytest.mark.parametrize("name", ["", "   ", "KEY", "KEYS", "PRIMARY_KEY", "AUTHOR_EMAIL", "OAUTH_CLIENT_ID",
+                                  "ALLOW_NO_PASSWORD", "ENABLE_TOKEN_AUTH", "REQUIRE_PASSWORD_RESET"])
 def test_name_is_secret_negative(name: str) -> None:
     assert name_is_secret(name) is None
 
