@@ -33,6 +33,7 @@ from .sources import display_path, read_source
 
 _STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _MAX_DEPTH = 24
+_TEMPLATE_FILE_RE = re.compile(r"data\.template_file\.([A-Za-z_][\w-]*)(?:\[[^\[\]]*\])?\.rendered$")
 # The kind of an `Other` standing for a file that could not be read or parsed: the error is already
 # reported (exit code 2), so it is not also "not statically analysable".
 REPORTED = "unreadable input (reported as an error)"
@@ -146,9 +147,10 @@ class Resolver:
             block = self.module.variable(steps[0])
             if block is not None and block.attr("default") is not None:
                 target = block.attr("default")
-        elif root == "data" and len(steps) >= 3 and steps[0] == "template_file" and steps[2] == "rendered":
-            assert isinstance(steps[1], str)
-            block = self.module.data("template_file", steps[1])
+        elif root == "data" and (m := _TEMPLATE_FILE_RE.match(ref.source)):
+            # data.template_file.x.rendered, or data.template_file.x[each.key].rendered (count or
+            # for_each: every instance renders the same template; per-instance vars stay unknown)
+            block = self.module.data("template_file", m.group(1))
             if block is not None:
                 return self.template_block(block, scope, depth)
             return ref, scope
@@ -213,7 +215,13 @@ class Resolver:
         interp = template.sole_interp() if isinstance(template, Str) else None
         if interp is not None and interp.expr is not None:  # 0.11 style: "${file("x.tpl")}"
             template = interp.expr
-        tvars = self.resolve(block.attr("vars"), scope)
+        vars_expr = block.attr("vars")
+        if vars_expr is None:  # Terraform 0.11: `vars { name = "..." }` written as a block
+            vblock = next((b for b in block.blocks if b.type == "vars"), None)
+            if vblock is not None:
+                vars_expr = Obj(vblock.span, [ObjItem(a.name, a.name_span, a.value, a.span)
+                                              for a in vblock.attributes.values()])
+        tvars = self.resolve(vars_expr, scope)
         inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
         if isinstance(template, Call) and template.name == "file" and len(template.args) == 1:
             return self.json_file(template.args[0], templates=True), inner

@@ -644,6 +644,43 @@ def template_file_data(t: Table) -> None:
           container_definitions = "${data.template_file.legacy.rendered}"
         }
     """)
+    # a template_file with for_each, its instances indexed, and a Terraform 0.11 `vars` block
+    tf.add("""
+        variable "nodes" {
+          type = map(object({ pk = string }))
+        }
+
+        data "template_file" "node" {
+          for_each = var.nodes
+          template = file("${path.module}/node.json.tpl")
+          vars {
+            private_keys = "${each.value.pk}"
+            network      = "devnet"
+          }
+        }
+
+        resource "aws_ecs_task_definition" "node" {
+          for_each              = var.nodes
+          family                = "node-${each.key}"
+          execution_role_arn    = aws_iam_role.exec.arn
+          container_definitions = data.template_file.node[each.key].rendered
+        }
+    """)
+    node = Doc(t, "data.template_file", "template_file/node.json.tpl")
+    node.add("""
+        [
+          {
+            "name": "node",
+            "image": "acme/node:1.0.0",
+            "environment": [
+    """)
+    node.entry('      { "name": "PRIVATE_KEYS", "value": "${private_keys}" },', "PRIVATE_KEYS", True)
+    node.entry('      { "name": "NETWORK", "value": "${network}" }', "NETWORK", False)
+    node.add("""
+            ]
+          }
+        ]
+    """)
     legacy = Doc(t, "data.template_file", "template_file/legacy.json.tpl")
     legacy.add("""
         [
