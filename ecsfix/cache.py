@@ -1,6 +1,6 @@
 """The content-hash cache: an unchanged module skips parsing entirely.
 
-One JSON file per module directory (and per ecsfix version, working directory and rule settings)
+One JSON file per module directory (and per ecsfix build, working directory and rule settings)
 under `.ecsfix_cache/` at the scan root (or `$ECSFIX_CACHE_DIR`). It records the hash of every
 file the module's scan read — its own `.tf`/`.tf.json` files and the files reached through
 `file()`/`templatefile()` — and what the scan reported, in redacted form only: rule, severity,
@@ -46,6 +46,30 @@ def file_state(path: str) -> str:
         return "missing"
     except OSError as exc:
         return f"unreadable:{exc.errno}"
+
+
+_CODE: str | None = None
+
+
+def code_fingerprint() -> str:
+    """ecsfix's own code as installed: the names, sizes and modification times of its modules.
+    A development install keeps its version number while its code changes; entries written by
+    other code must never answer (a few dozen `stat` calls, once per process)."""
+    global _CODE
+    if _CODE is None:
+        package = os.path.dirname(os.path.abspath(__file__))
+        parts: list[str] = []
+        for sub in ("", "rules", "report"):
+            try:
+                with os.scandir(os.path.join(package, sub)) as entries:
+                    for e in entries:
+                        if e.name.endswith(".py"):
+                            st = e.stat()
+                            parts.append(f"{sub}/{e.name}:{st.st_size}:{st.st_mtime_ns}")
+            except OSError:
+                parts.append(f"{sub}/?")
+        _CODE = digest("\n".join(sorted(parts)).encode("utf-8"))
+    return _CODE
 
 
 # --------------------------------------------------------------------------- redacted records
@@ -154,7 +178,8 @@ class ScanCache:
         self._writable: bool | None = None
 
     def slot(self, module_dir: str, focus: set[str] | None) -> str:
-        ident = json.dumps([FORMAT, __version__, self.settings, os.getcwd(), module_dir, sorted(focus or ())])
+        ident = json.dumps([FORMAT, __version__, code_fingerprint(), self.settings, os.getcwd(), module_dir,
+                            sorted(focus or ())])
         return os.path.join(self.dir, digest(ident.encode("utf-8")) + ".json")
 
     def get(self, slot: str, files_key: list[list[str]]) -> Outcome | None:

@@ -125,6 +125,39 @@ def test_config_change_invalidates(tree: Path, capsys: pytest.CaptureFixture[str
     assert "EF001" not in run(capsys, "scan", "leaky")[1]
 
 
+def test_other_ecsfix_code_never_answers(tree: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A development install keeps its version number while its code changes (a git pull, an
+    edit): entries written by other code are misses."""
+    from ecsfix import cache
+
+    cold = run(capsys, "scan", "leaky")
+    forbid_parsing(monkeypatch)
+    assert run(capsys, "scan", "leaky") == cold  # same code: answered from the cache
+    monkeypatch.setattr(cache, "_CODE", "other-code")
+    with pytest.raises(AssertionError, match="must not parse"):
+        run(capsys, "scan", "leaky")
+
+
+def test_code_fingerprint_follows_the_package_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecsfix import cache
+
+    first = cache.code_fingerprint()
+    monkeypatch.setattr(cache, "_CODE", None)
+    assert cache.code_fingerprint() == first  # stable while nothing changes
+    pkg = tmp_path / "ecsfix"
+    (pkg / "rules").mkdir(parents=True)
+    (pkg / "cache.py").write_text("x = 1\n", encoding="utf-8")
+    (pkg / "rules" / "ef001.py").write_text("y = 1\n", encoding="utf-8")
+    monkeypatch.setattr(cache, "__file__", str(pkg / "cache.py"))
+    monkeypatch.setattr(cache, "_CODE", None)
+    before = cache.code_fingerprint()
+    assert before != first
+    (pkg / "rules" / "ef001.py").write_text("y = 22\n", encoding="utf-8")  # a rule edited
+    monkeypatch.setattr(cache, "_CODE", None)
+    assert cache.code_fingerprint() != before
+
+
 def test_corrupt_cache_files_are_ignored(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cold = run(capsys, "scan", "--format", "json", ".")
     files = cache_files(tree / ".ecsfix_cache")
