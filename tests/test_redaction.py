@@ -25,7 +25,7 @@ from ecsfix.model import Lst, Obj, ScanResult, Str
 from ecsfix.rules import RULES
 from ecsfix.rules.values import view, view_expr
 from ecsfix.scan import scan
-from ecsfix.secrets import classify
+from ecsfix.secrets import classify, name_is_secret
 from tests import labelled
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,6 +145,10 @@ def baseline(root: Path, secrets: set[str], boilerplate: str) -> str:
                     text = text.replace(form, "\x00")
             texts.append(text)
     kinds = [v.why for v in (classify(None, value) for value in secrets) if v is not None]
+    # why a name is secret quotes its token (`name contains the token PRIVATE_KEY`): words of the
+    # file, printed whatever the value (a PEM value holds " PRIVATE KEY" too)
+    names = {m.group("n") or m.group("n2") for t in texts for rx in (_HCL_PAIR, _JSON_PAIR) for m in rx.finditer(t)}
+    kinds += [why for why in (name_is_secret(n) for n in sorted(names) if n) if why]
     return "\n".join(texts + kinds) + "\n" + vocabulary() + "\n" + boilerplate
 
 
