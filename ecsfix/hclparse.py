@@ -143,14 +143,14 @@ class FileTree:
 
 
 def _first_error(node: Any) -> Any:
-    """The first ERROR or MISSING node in document order (None if the flag has no node behind it)."""
-    if node.is_error or node.is_missing:
-        return node
-    for child in node.children:
-        if child.has_error or child.is_missing:
-            found = _first_error(child)
-            if found is not None:
-                return found
+    """The first ERROR or MISSING node in document order (None if the flag has no node behind it).
+    Iterative: an erroneous tree can be deeper than Python's recursion limit."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.is_error or n.is_missing:
+            return n
+        stack.extend(reversed([c for c in n.children if c.has_error or c.is_missing]))
     return None
 
 
@@ -210,12 +210,11 @@ class _Converter:
     def __init__(self, src: SourceFile, base: int, text: str, data: bytes):
         self.src = src
         self.base = base
-        self.text_ = text
         self.data = data
-        # byte offset -> character offset: identity for ASCII text, else corrected at every
-        # non-ASCII character (sorted byte positions and the extra bytes before each)
         self.heredoc_ends: dict[int, int] = {}
         self.depth = 0
+        # byte offset -> character offset: identity for ASCII text, else corrected at every
+        # non-ASCII character (sorted byte positions and the extra bytes before each)
         self._wide: list[int] = []
         self._extra: list[int] = []
         if not text.isascii():
