@@ -40,6 +40,7 @@ __all__ = [
     "classify",
     "classify_value",
     "name_is_secret",
+    "points_elsewhere",
     "redact",
     "secret_flag_name",
 ]
@@ -244,6 +245,20 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
     if any(not h[3] for h in hits):
         weak = False
     return f"name contains the token {label}", weak
+
+
+_WORD_RE = _lazy("_WORD_RE", r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def points_elsewhere(reference: str) -> bool:
+    """Whether a reference names where a secret is, or something about it, rather than the secret:
+    its last name ends with a pointer word (`aws_secretsmanager_secret.db.arn`,
+    `var.db_password_arn`, `aws_ssm_parameter.token.name`, `var.password_length`). An entry whose
+    name says secret but whose value is such a reference passes an ARN or a name, not a secret
+    (and moving it to `secrets` would hand the container the secret instead)."""
+    words = _WORD_RE.findall(reference)
+    toks = _tokens(words[-1]) if words else []
+    return bool(toks) and (toks[-1].rstrip(_DIGITS) or toks[-1]) in _POINTER_TOKENS
 
 
 def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:

@@ -353,3 +353,24 @@ def test_environment_built_with_concat_reads_every_literal_list(tmp_path: Path) 
     assert sorted(f.name or "" for f in result.findings if f.rule == "EF001") == ["DB_PASSWORD", "SENTRY_AUTH_TOKEN"]
     ef003 = [f for f in result.findings if f.rule == "EF003"]
     assert len(ef003) == 1 and "var.extra_env has no default value" in ef003[0].message
+
+
+def test_a_name_that_says_secret_with_a_value_that_points_to_it_is_not_a_leak(tmp_path: Path) -> None:
+    """`DB_PASSWORD = aws_secretsmanager_secret.db.arn` hands the container an ARN; moving it to
+    `secrets` would hand it the password instead. A real value reference is still a leak, and
+    AWS Security Hub's ECS.8 names stay flagged whatever they hold."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "a" {\n  family = "a"\n  container_definitions = jsonencode([{\n'
+        '    name = "a"\n    environment = [\n'
+        '      { name = "DB_PASSWORD", value = aws_secretsmanager_secret.db.arn },\n'
+        '      { name = "API_TOKEN", value = "${aws_ssm_parameter.token.name}" },\n'
+        '      { name = "JWT_SECRET", value = local.jwt_secret_arn },\n'
+        '      { name = "AWS_ACCESS_KEY_ID", value = aws_iam_access_key.ci.id },\n'
+        '      { name = "SMTP_PASSWORD", value = random_password.smtp.result },\n'
+        '      { name = "REDIS_AUTH_TOKEN", value = local.redis_token },\n'
+        '    ]\n  }])\n}\n'
+        'locals {\n  jwt_secret_arn = aws_secretsmanager_secret.jwt.arn\n  redis_token = var.redis_auth_token\n}\n',
+        encoding="utf-8")
+    run = run_main("scan", "--format", "json", "--no-cache", ".", cwd=tmp_path)
+    names = sorted(f["name"] for f in json.loads(run.stdout)["findings"] if f["rule"] == "EF001")
+    assert names == ["AWS_ACCESS_KEY_ID", "REDIS_AUTH_TOKEN", "SMTP_PASSWORD"]

@@ -19,6 +19,7 @@ from ecsfix.secrets import (
     classify,
     classify_value,
     name_is_secret,
+    points_elsewhere,
     redact,
     secret_flag_name,
 )
@@ -660,3 +661,20 @@ def test_why_hides_arbitrary_values(name: str, value: str) -> None:
         why = classify_value(text)
         if why is not None:
             assert value not in why
+
+
+@pytest.mark.parametrize(("reference", "pointer"), [
+    ("aws_secretsmanager_secret.db.arn", True),
+    ("aws_secretsmanager_secret.db[0].arn", True),
+    ("var.db_password_arn", True),
+    ("aws_ssm_parameter.token.name", True),
+    ("var.password_length", True),
+    ("each.value.secretArn", True),
+    ("var.db_password", False),
+    ("random_password.db.result", False),
+    ("aws_iam_access_key.ci.secret", False),
+    ("data.aws_secretsmanager_secret_version.db.secret_string", False),
+    ('var.secrets["db"]', False),
+])
+def test_points_elsewhere(reference: str, pointer: bool) -> None:
+    assert points_elsewhere(reference) is pointer

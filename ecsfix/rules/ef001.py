@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model import Finding, TaskDefinition
-from ..secrets import classify
+from ..model import Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
+from ..secrets import classify, points_elsewhere
 from .base import RuleContext
 from .values import view
 
@@ -20,6 +20,8 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             verdict = classify(entry.name, seen.text, config=ctx.detect)
             if verdict is None:
                 continue
+            if verdict.reason == "name" and "ECS.8" not in verdict.why and _pointer(entry.value):
+                continue  # DB_PASSWORD = aws_secretsmanager_secret.db.arn: an ARN, not the password
             fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
             if td.kind == "plan":
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
@@ -45,3 +47,14 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 message=f"{verdict.why}{via}: plaintext in the task definition; {hint}",
                 why=verdict.why,
             )
+
+
+def _pointer(value: Value | None) -> bool:
+    """The value is a reference whose name says it points to the secret (an ARN, a name, a path)."""
+    if value is None:
+        return False
+    expr: Expr | None = value.resolved
+    if isinstance(expr, Str):
+        interp = expr.sole_interp()
+        expr = interp.expr if isinstance(interp, Interp) else expr
+    return isinstance(expr, Ref) and points_elsewhere(expr.source)
