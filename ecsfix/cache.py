@@ -38,7 +38,14 @@ def digest(data: bytes) -> str:
 
 
 def file_state(path: str) -> str:
-    """What a dependency looks like on disk now: a hash of its bytes, or why it cannot be read."""
+    """What a dependency looks like on disk now: a hash of its bytes, or why it cannot be read. A
+    path ending in a separator is a directory: the names of its Terraform files."""
+    if path.endswith(os.sep):
+        try:
+            names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
+        except OSError as exc:
+            return f"unreadable:{exc.errno}"
+        return digest("\n".join(names).encode("utf-8"))
     try:
         with open(path, "rb") as fh:
             return digest(fh.read())

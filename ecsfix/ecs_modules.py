@@ -155,12 +155,19 @@ def _map_environment(resolver: Resolver, block: Block, container: Container) -> 
         return
     if container.environment_expr is None:
         container.environment_expr = attr.value
+    container.environment.extend(_map_environment_entries(resolver, entries))
+
+
+def _map_environment_entries(resolver: Resolver, entries: list[tuple[ObjItem, Scope | None]]) -> list[EnvEntry]:
+    """Map items (name = value) as environment entries; each entry's span is its map item."""
+    out: list[EnvEntry] = []
     for item, scope in entries:
         via: list[str] = []
         resolved, _ = resolver.resolve2(item.value, scope, via)
         name_expr = Str(item.key_span, [item.key]) if item.key is not None else None
         value = Value(item.value, resolved if resolved is not None else item.value, via)
-        container.environment.append(EnvEntry(item.key, name_expr, value, item.span))
+        out.append(EnvEntry(item.key, name_expr, value, item.span))
+    return out
 
 
 def _map_secrets(resolver: Resolver, block: Block, container: Container) -> None:

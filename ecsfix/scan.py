@@ -12,6 +12,7 @@ from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
 from .sources import display_path, read_source
+from .wrappers import might_call_a_wrapper
 
 if TYPE_CHECKING:
     from .cache import Outcome, ScanCache
@@ -85,7 +86,7 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
             files.append(read_source(p, display_path(p, root)))
         except EcsfixError as exc:
             errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in f.text for f in files for t in TRIGGERS):
+    if not any(t in f.text for f in files for t in TRIGGERS) and not any(might_call_a_wrapper(f.text) for f in files):
         return None
     return Module(directory, files)
 
@@ -94,10 +95,15 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
     from .resolve import Resolver
+    from .wrappers import task_definitions_from_wrapper_calls
 
     resolver = Resolver(module, root)
     tds = task_definitions_in_module(module, resolver)
     tds.extend(task_definitions_from_module_calls(module, resolver))
+    if any(might_call_a_wrapper(f.text) for f in module.hcl_files()):
+        wrapped, read = task_definitions_from_wrapper_calls(module, resolver, TRIGGERS)
+        tds.extend(wrapped)
+        resolver.consulted.extend(read)
     for src in module.files:
         if src.path.endswith(".tf.json") and "aws_ecs_task_definition" in src.text:
             try:
@@ -236,7 +242,7 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in text for _, text in texts for t in TRIGGERS):
+    if not any(t in text for _, text in texts for t in TRIGGERS) and not any(might_call_a_wrapper(t) for _, t in texts):
         errors.extend(read_errors)
         return None
     files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]

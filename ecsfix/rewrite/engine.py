@@ -229,7 +229,10 @@ def plan_secrets(mr: ModuleRewrite) -> Plan:
     by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable]
     for td in mr.scan.task_definitions:
         names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
-        if names and td.kind not in ("plan", "module"):
+        if names and td.form == "wrapper":
+            plan.notes.append(f"{td.span.file.display}:{td.span.line}: {td.address}: not rewritten: an input of your "
+                              f"own module; move {', '.join(names)} to the secrets that module takes, by hand")
+        elif names and td.kind not in ("plan", "module"):
             plan.notes.append(f"{td.span.file.display}:{td.span.line}: {td.address}: not rewritten: container "
                               f"definitions written as {td.form}; move {', '.join(names)} to `secrets` by hand")
     for td in mr.scan.task_definitions:
