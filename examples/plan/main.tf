@@ -1,6 +1,7 @@
 # Two services built from one local module: the container definitions only exist once Terraform
-# has evaluated the module inputs, so a scan of this directory alone cannot see DB_PASSWORD's value.
-# Scan the plan instead:
+# has evaluated the module inputs. A scan of this directory sees that DB_PASSWORD reaches the
+# module's task definition through `environment` (ecsfix reads ./modules/service to know that),
+# but not its value. Scan the plan too:
 #
 #   terraform plan -out plan.out && terraform show -json plan.out > plan.json
 #   ecsfix scan plan.json
