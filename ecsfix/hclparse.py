@@ -284,8 +284,11 @@ class _Converter:
                         blocks.append(self.block(item))
         span = self.span(node)
         if body_span is None:  # empty block `x {}`: the body is between the braces
-            inner = span.text.rfind("}")
-            body_span = Span(self.src, span.start + inner, span.start + inner)
+            inner = span.start + span.text.rfind("}")
+            i = self.off(start_brace.end_byte) if start_brace is not None else inner
+            while i < inner and self.src.text[i] in " \t\r":
+                i += 1
+            body_span = Span(self.src, i, inner)  # python-hcl2: a line break or comment opens the body
         elif start_brace is not None:
             body_span = self._body_extent(start_brace, body_span)
         return Block(btype, labels, span, body_span, attributes, blocks)
@@ -296,7 +299,7 @@ class _Converter:
         text = self.src.text
         start = self.off(brace.end_byte)
         i = start
-        while i < items.start and text[i] in " \t":
+        while i < items.start and text[i] in " \t\r":
             i += 1
         end = items.end
         j = end

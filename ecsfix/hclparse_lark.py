@@ -303,7 +303,8 @@ class _Converter:
             return Lst(span, [self.expr(k) for k in _children(node) if _is_rule(k)])
         if n == "function_call":
             kids = _children(node)
-            fname = self.text(kids[0])
+            names = [self.text(k) for k in kids if _name(k) == "identifier"]  # provider::aws::arn_parse
+            fname = "::".join(names) if names else self.text(kids[0])
             args: list[Expr] = []
             for k in kids[1:]:
                 if _name(k) == "arguments":

@@ -218,6 +218,20 @@ EDITS: list[tuple[str, list[tuple[str, str]], list[Expected]]] = [
     ("no endpoint, public IP", [(ENDPOINT_BLOCK, "\n  vpc_id = var.vpc_id\n  service_name = \"com.amazonaws.eu-west-1.s3\"\n"),
                                 ("assign_public_ip = false", "assign_public_ip = true")],
      []),
+    # EC2 tasks: the container agent fetches secrets over the instance's network (no task public IP)
+    ("no endpoint, EC2 launch type", [(ENDPOINT_BLOCK, "\n  vpc_id = var.vpc_id\n  service_name = \"com.amazonaws.eu-west-1.s3\"\n"),
+                                      ('launch_type     = "FARGATE"', 'launch_type     = "EC2"')],
+     []),
+    ("no endpoint, EC2 capacity provider", [(ENDPOINT_BLOCK, "\n  vpc_id = var.vpc_id\n  service_name = \"com.amazonaws.eu-west-1.s3\"\n"),
+                                            ('launch_type     = "FARGATE"',
+                                             "capacity_provider_strategy {\n    capacity_provider = aws_ecs_capacity_provider.asg.name\n"
+                                             "    weight            = 1\n  }")],
+     []),
+    ("no endpoint, Fargate Spot capacity provider", [(ENDPOINT_BLOCK, "\n  vpc_id = var.vpc_id\n  service_name = \"com.amazonaws.eu-west-1.s3\"\n"),
+                                                     ('launch_type     = "FARGATE"',
+                                                      'capacity_provider_strategy {\n    capacity_provider = "FARGATE_SPOT"\n'
+                                                      "    weight            = 1\n  }")],
+     [("EF105", "medium", "assign_public_ip = false", 'Add resource "aws_vpc_endpoint" "secretsmanager"')]),
     ("endpoint for another service only", [(".secretsmanager\"", ".ssm\"")],
      [("EF105", "medium", "assign_public_ip = false", "com.amazonaws.<region>.secretsmanager interface VPC endpoint")]),
     ("policy names the json key", [("Resource = [aws_secretsmanager_secret.db.arn]",

@@ -141,6 +141,22 @@ SNIPPETS = [
 ]
 
 
+BLOCKS = [
+    "b {\n}\n", "b {\n  # c\n}\n", "b {\r\n  x = 1\r\n}\r\n", "b {}\n", "b { x = 1 }\n", "b {\n\n  x = 1 # c\n\n}\n",
+    'b "l" {\n  c {\n  }\n  d {\n  }\n}\n', "b {\r\n}\r\n", 'locals {\n  x = provider::aws::arn_parse(var.a)\n}\n',
+]
+
+
+@pytest.mark.parametrize("text", BLOCKS)
+def test_tree_sitter_and_python_hcl2_give_the_same_model_for_each_block_shape(text: str) -> None:
+    """Empty bodies over several lines, bodies holding only a comment, CRLF (found by a helper on
+    real-world files), and provider-defined functions."""
+    src = SourceFile("main.tf", "main.tf", text)
+    ts, lark = _model(hclparse.parse_file, src), _model(hclparse_lark.parse_file, src)
+    assert ts[0] != "error"
+    assert ts == lark
+
+
 @pytest.mark.parametrize("expr", SNIPPETS)
 def test_tree_sitter_and_python_hcl2_give_the_same_model_for_each_expression(expr: str) -> None:
     for text in (f"locals {{\n  v = {expr}\n  w = {{ k = {expr} }}\n}}\n",

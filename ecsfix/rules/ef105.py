@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..iam import IamModel, Sym, Text, identity, literal, secret_uses, show_ref
-from ..model import Block, Bool, Finding, Lst, Obj, Str, TaskDefinition
+from ..model import Block, Bool, Expr, Finding, Lst, Obj, Str, TaskDefinition
 from .base import RuleContext, pulls_nothing
 
 VPC_MODULE = "terraform-aws-modules/vpc/aws"
@@ -49,6 +49,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         config = next((b for b in service.blocks if b.type == "network_configuration"), None)
         if config is None:
             continue  # bridge/host networking: the instance's network, not visible here
+        if runs_on_ec2(model, service, td):
+            continue  # the ECS agent on the instance pulls the secrets, over the instance's network
         public = config.attributes.get("assign_public_ip")
         if public is not None:
             value, _ = model.resolve(public.value)
@@ -65,6 +67,33 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                           TaskDefinition(address=f"aws_ecs_service.{service.labels[1]}", kind="resource",
                                          form="service", span=service.span, block=service),
                           "*", message=message(model, td, config, public is not None, missing))
+
+
+_FARGATE = ("FARGATE", "FARGATE_SPOT")
+
+
+def runs_on_ec2(model: IamModel, service: Block, td: TaskDefinition) -> bool:
+    """The service's tasks run on EC2 (or external) instances, known statically: `launch_type`,
+    capacity providers that are not Fargate's (custom providers are Auto Scaling groups), or a
+    task definition compatible with EC2 only. There `assign_public_ip` does not apply and the
+    container agent fetches secrets through the instance's own network."""
+    launch, _ = model.resolve(service.attr("launch_type"))
+    if isinstance(launch, Str) and launch.value is not None:
+        return launch.value in ("EC2", "EXTERNAL")
+    providers = [b.attr("capacity_provider") for b in service.blocks if b.type == "capacity_provider_strategy"]
+    if providers:
+        def ec2(expr: Expr) -> bool:
+            value, _ = model.resolve(expr)
+            if isinstance(value, Str) and value.value is not None:
+                return value.value not in _FARGATE
+            source = getattr(value, "source", "")
+            return isinstance(source, str) and source.startswith("aws_ecs_capacity_provider.")
+        return all(p is not None and ec2(p) for p in providers)
+    compat, _ = model.resolve(td.block.attr("requires_compatibilities") if td.block is not None else None)
+    if isinstance(compat, Lst) and compat.items:
+        values = [model.resolve(i)[0] for i in compat.items]
+        return all(isinstance(v, Str) and v.value in ("EC2", "EXTERNAL") for v in values)
+    return False
 
 
 def task_definition_of(model: IamModel, service: Block, tds: list[TaskDefinition]) -> TaskDefinition | None:
