@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .hclparse import _unescape  # one reading of HCL escapes for both converters
 from .model import (
     Attribute,
     Block,
@@ -203,23 +204,6 @@ def _has_position(node: Any) -> bool:
     return _first_pos(node) is not None
 
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_ESC_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)|\$\$\{|%%\{", re.S)
-
-
-def _unescape(raw: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok == "$${":
-            return "${"
-        if tok == "%%{":
-            return "%{"
-        esc = m.group(1)
-        if esc[0] in "uU":
-            return chr(int(esc[1:], 16))
-        return _ESCAPES.get(esc, esc)
-
-    return _ESC_RE.sub(sub, raw)
 
 
 class _Converter:
