@@ -92,48 +92,46 @@ def task_definitions_from_wrapper_calls(module: Module, resolver: Resolver,
 
     children = _Children(triggers)
     out: list[TaskDefinition] = []
-    for src in module.hcl_files():
-        if not might_call_a_wrapper(src.text):
+    wanted = {src.path for src in module.hcl_files() if might_call_a_wrapper(src.text)}
+    for block in module.blocks("module"):  # only module blocks are read: an error elsewhere is terraform's
+        if block.file.path not in wanted or not block.labels:
             continue
-        for block in module.blocks_of(src):
-            if block.type != "module" or not block.labels:
+        source = block.attr("source")
+        if not (isinstance(source, Str) and source.value and source.value.startswith(("./", "../"))):
+            continue
+        if module_kind(source.value) is not None:
+            continue  # a known ECS module: ecs_modules reads it
+        env_attrs = [a for name, a in block.attributes.items() if env_like(name)]
+        if not env_attrs:
+            continue
+        used = children.inputs_used(os.path.normpath(os.path.join(module.dir, source.value)))
+        if used is None:
+            continue
+        container_items = [ObjItem("name", a.name_span, a.value, a.span)
+                           for n in _NAME_INPUTS if (a := block.attributes.get(n)) is not None]
+        container = container_of(resolver, Obj(block.span, container_items[:1]), None)
+        found = False
+        for attr in env_attrs:
+            if attr.name not in used:
                 continue
-            source = block.attr("source")
-            if not (isinstance(source, Str) and source.value and source.value.startswith(("./", "../"))):
-                continue
-            if module_kind(source.value) is not None:
-                continue  # a known ECS module: ecs_modules reads it
-            env_attrs = [a for name, a in block.attributes.items() if env_like(name)]
-            if not env_attrs:
-                continue
-            used = children.inputs_used(os.path.normpath(os.path.join(module.dir, source.value)))
-            if used is None:
-                continue
-            container_items = [ObjItem("name", a.name_span, a.value, a.span)
-                               for n in _NAME_INPUTS if (a := block.attributes.get(n)) is not None]
-            container = container_of(resolver, Obj(block.span, container_items[:1]), None)
-            found = False
-            for attr in env_attrs:
-                if attr.name not in used:
-                    continue
-                resolved = resolver.resolve(attr.value)
-                if isinstance(resolved, Lst) or (isinstance(resolved, Call) and resolved.name == "concat"):
-                    listed = container_of(resolver, Obj(block.span, [ObjItem("environment", attr.name_span,
-                                                                               attr.value, attr.span)]), None)
-                    container.environment.extend(listed.environment)
-                    container.unresolved.extend(listed.unresolved)
-                    found = found or bool(listed.environment)
-                else:
-                    entries = _map_items(resolver, attr, Container(None, None, block.span), attr.name)
-                    if entries:
-                        container.environment.extend(_map_environment_entries(resolver, entries))
-                        found = True
-            if not found:
-                continue
-            container.environment_expr = env_attrs[0].value
-            td = TaskDefinition(address=f"module.{block.labels[0]}", kind="module", form="wrapper",
-                                span=block.span, block=block, module_dir=module.dir)
-            td.containers = [container]
-            out.append(td)
+            resolved = resolver.resolve(attr.value)
+            if isinstance(resolved, Lst) or (isinstance(resolved, Call) and resolved.name == "concat"):
+                listed = container_of(resolver, Obj(block.span, [ObjItem("environment", attr.name_span,
+                                                                           attr.value, attr.span)]), None)
+                container.environment.extend(listed.environment)
+                container.unresolved.extend(listed.unresolved)
+                found = found or bool(listed.environment)
+            else:
+                entries = _map_items(resolver, attr, Container(None, None, block.span), attr.name)
+                if entries:
+                    container.environment.extend(_map_environment_entries(resolver, entries))
+                    found = True
+        if not found:
+            continue
+        container.environment_expr = env_attrs[0].value
+        td = TaskDefinition(address=f"module.{block.labels[0]}", kind="module", form="wrapper",
+                            span=block.span, block=block, module_dir=module.dir)
+        td.containers = [container]
+        out.append(td)
     return out, children.read
 

@@ -144,3 +144,12 @@ def test_env_like_input_names(name: str, env: bool) -> None:
 ])
 def test_pre_filter(text: str, candidate: bool) -> None:
     assert might_call_a_wrapper(text) is candidate
+
+
+def test_a_syntax_error_elsewhere_in_the_calling_file_is_left_to_terraform(
+        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    caller = repo / "envs" / "prod" / "main.tf"
+    caller.write_text(CALLER + 'variable "broken" {\n  default = [1 2]\n}\n', encoding="utf-8")
+    code, doc = scan_json(capsys, "--no-cache", "envs/prod")
+    assert doc["errors"] == []
+    assert sorted(f["name"] for f in doc["findings"] if f["rule"] == "EF001") == ["DB_PASSWORD", "STRIPE_SECRET_KEY"]
