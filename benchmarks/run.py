@@ -398,7 +398,11 @@ def build_tools(a: argparse.Namespace, tree: Path, work: Path, rows: list[dict[s
             if name == "ecsfix-version":
                 tools.append(Tool("ecsfix --version", one([*base, "--version"], env), None, a.runs, version=ver))
             elif name == "ecsfix-onefile":  # what pre-commit runs: one changed file, no cache entry for it
-                first = sorted({r["file"] for r in rows if r["leak"]})[0]
+                files = sorted({r["file"] for r in rows if r["leak"]}) or sorted({r["file"] for r in rows})
+                if not files:
+                    print("note: truth.json lists no file: no one-file scan", file=sys.stderr)
+                    continue
+                first = files[0]
                 one_env = dict(env)
 
                 def fresh_one(e: dict[str, str] = one_env) -> None:
