@@ -204,6 +204,9 @@ def _unescape(raw: str) -> str:
 
 
 _MAX_DEPTH = 300  # nested expression nodes (about three per level of brackets)
+# Nodes inside which line breaks are free: brackets, braces, strings, heredocs, `for` expressions.
+_ENCLOSED = frozenset({"tuple", "object", "for_tuple_expr", "for_object_expr", "template_expr", "string_lit",
+                       "quoted_template", "heredoc_template", "index", "new_index", "legacy_index", "splat"})
 
 
 class _Converter:
@@ -323,7 +326,35 @@ class _Converter:
             k = j
         return Span(self.src, i, k)
 
+    def single_line(self, node: Any) -> None:
+        """Terraform ends an attribute or an object element at a line break outside brackets,
+        parentheses, strings and heredocs (`x =\n 1`, `a\n.b` are errors there); tree-sitter-hcl
+        reads such a line break as a space. Raise where Terraform would stop."""
+        pieces: list[tuple[int, int]] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            t = n.type
+            if t in _ENCLOSED or t == "expression" and n.child_count and n.children[0].type == "(":
+                pieces.append((n.start_byte, n.end_byte))
+            elif t == "function_call":  # the name, then `( ... )` whole
+                kids = n.children
+                pieces.append((kids[0].start_byte, kids[0].end_byte))
+                if len(kids) > 1:
+                    pieces.append((kids[1].start_byte, kids[-1].end_byte))
+            elif t == "comment":
+                continue
+            elif not n.child_count:
+                pieces.append((n.start_byte, n.end_byte))
+            else:
+                stack.extend(reversed(n.children))
+        for (_, end), (start, _) in zip(pieces, pieces[1:], strict=False):
+            if b"\n" in self.data[end:start]:
+                raise EcsfixError("not valid HCL: a line break inside an expression (outside brackets), "
+                                  "where Terraform ends the attribute", self.src.line_col(self.off(end))[0])
+
     def attribute(self, node: Any) -> Attribute:
+        self.single_line(node)
         kids = _named(node)
         ident, value_node = kids[0], kids[-1]
         name_span = self.span(ident)
@@ -422,6 +453,7 @@ class _Converter:
         for el in _named(node):
             if el.type != "object_elem":
                 continue
+            self.single_line(el)
             kids = [k for k in _named(el) if k.type == "expression"]
             key_node, val_node = kids[0], kids[-1]
             key_span = self.span(key_node)

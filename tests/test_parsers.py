@@ -95,6 +95,12 @@ def test_hcl_tree_sitter_grammar_holes_fall_back_to_python_hcl2(literal: str) ->
     'locals {\n  x = <<EOF\na\nEOF # c\n}\n',
     'locals {\n  x = "%{ if var.a }b"\n}\n',
     'locals {\n  x = [1 2]\n}\n',
+    # a line break outside brackets ends the attribute in Terraform; tree-sitter-hcl reads a space
+    'locals {\n  family\n  = "app"\n}\n',
+    'locals {\n  x =\n  "app"\n}\n',
+    'locals {\n  x = a\n  .b\n}\n',
+    'locals {\n  x = true ?\n  1 : 2\n}\n',
+    'locals {\n  x = { a = 1, b\n  = 2 }\n}\n',
 ])
 def test_hcl_what_terraform_rejects_is_an_error(text: str) -> None:
     with pytest.raises(EcsfixError) as err:
@@ -166,3 +172,12 @@ def test_hcl_empty_blocks_and_files(text: str) -> None:
     for b in blocks:
         assert b.attributes == {}
         assert b.body_span.start <= b.span.end
+
+
+@pytest.mark.parametrize("expr", [
+    "[\n    1,\n    2,\n  ]", "f(\n    1,\n    2\n  )", "(1 +\n    2)", "{\n    a = [\n      1]\n  }",
+    "[for a in b :\n    a]", "<<EOF\n  a\nEOF\n", '"a" # c', "1 /* c\n */", "{\n    a = 1 # c\n  }",
+])
+def test_hcl_line_breaks_inside_brackets_strings_and_heredocs_are_fine(expr: str) -> None:
+    (block,) = hclparse.parse_file(src(f"locals {{\n  x = {expr}\n}}\n"))
+    assert "x" in block.attributes
