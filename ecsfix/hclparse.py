@@ -66,6 +66,13 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
             raise EcsfixError(message, line if exact or exc.line is None else exc.line) from None
     try:
         return tree.all_blocks()
+    except EcsfixError as exc:  # a rule tree-sitter does not apply (a line break ending an attribute)
+        from . import hclparse_lark
+
+        try:
+            return hclparse_lark.parse_file(src, base, text)
+        except EcsfixError:
+            raise exc from None
     except (AttributeError, IndexError, ValueError):  # a tree shape we do not know: never a traceback
         from . import hclparse_lark
 

@@ -99,7 +99,6 @@ def test_hcl_tree_sitter_grammar_holes_fall_back_to_python_hcl2(literal: str) ->
     'locals {\n  family\n  = "app"\n}\n',
     'locals {\n  x =\n  "app"\n}\n',
     'locals {\n  x = a\n  .b\n}\n',
-    'locals {\n  x = true ?\n  1 : 2\n}\n',
     'locals {\n  x = { a = 1, b\n  = 2 }\n}\n',
 ])
 def test_hcl_what_terraform_rejects_is_an_error(text: str) -> None:
