@@ -38,7 +38,7 @@ def fixture_dirs() -> list[Path]:
     out: list[Path] = []
     for base in (REPO / "tests" / "fixtures", REPO / "examples"):
         if base.is_dir():
-            out += sorted(d for d in base.iterdir() if d.is_dir())
+            out += sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))  # not a cache
     return out
 
 
