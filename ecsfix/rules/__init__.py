@@ -176,6 +176,9 @@ Tasks in private subnets (`assign_public_ip = false`) reach Secrets Manager only
 gateway or a `com.amazonaws.<region>.secretsmanager` interface VPC endpoint (`ssm` for
 Parameter Store, `kms` for customer managed keys). Without either, tasks fail at start with
 `ResourceInitializationError ... dial tcp ...:443: i/o timeout` or `context deadline exceeded`.
+Services whose tasks run on EC2 instances (`launch_type = "EC2"`, an Auto Scaling group capacity
+provider, an EC2-only task definition) are not checked: there the container agent fetches the
+secrets over the instance's network.
 
 The warning is about this configuration only: when the subnets come from a variable and the NAT
 gateway or endpoints are managed in another configuration, suppress it where it is reported
