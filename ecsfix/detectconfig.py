@@ -1,6 +1,5 @@
 """`DetectConfig`: the user's tuning of the detector, in a module of its own so that loading the
-configuration (every run, warm ones included) does not compile the detector's built-in patterns
-(`secrets` does that at import, ~15 ms)."""
+configuration (every run, warm ones included) does not import the detector itself (`secrets`)."""
 
 from __future__ import annotations
 

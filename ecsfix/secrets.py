@@ -1,8 +1,8 @@
 """Decide whether an environment entry (or another plaintext container field) holds a secret.
 
 Pure functions, standard library only: this runs on every environment entry of large monorepos,
-so every regular expression is compiled at import time and name verdicts are memoised per
-configuration.
+so every regular expression is compiled once (on first use: `lazyre`, for a fast start) and name
+verdicts are memoised per configuration.
 
 Two independent signals (SPEC section 4):
 
