@@ -1,9 +1,10 @@
 """A cheap scan that finds top-level HCL blocks without parsing them.
 
-python-hcl2 costs ~10 ms per 100 lines; most blocks of a file (buckets, security groups, ...) do not
-matter to us. This scanner finds each top-level block's extent by matching braces while skipping
-strings, `${...}`, heredocs and comments, so only the blocks we need are handed to the parser.
-When anything looks unusual it returns None and the caller parses the whole file.
+Used only for a file tree-sitter rejects (`module.Module`): such a file is parsed block by block,
+so that a syntax error in a block ecsfix does not need (a bucket, a security group) stays
+terraform's to report. This scanner finds each top-level block's extent by matching braces while
+skipping strings, `${...}`, heredocs and comments, so only the blocks we need are handed to the
+parser. When anything looks unusual it returns None and the caller parses the whole file.
 """
 
 from __future__ import annotations
