@@ -210,6 +210,7 @@ def _unescape(raw: str) -> str:
     return _ESC_RE.sub(sub, raw)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _MAX_DEPTH = 300  # nested expression nodes (about three per level of brackets)
 # Nodes inside which line breaks are free: brackets, braces, strings, heredocs, `for` expressions.
 _ENCLOSED = frozenset({"tuple", "object", "for_tuple_expr", "for_object_expr", "template_expr", "string_lit",
@@ -223,20 +224,22 @@ class _Converter:
         self.data = data
         self.heredoc_ends: dict[int, int] = {}
         self.depth = 0
-        # byte offset -> character offset: identity for ASCII text, else corrected at every
-        # non-ASCII character (sorted byte positions and the extra bytes before each)
-        self._wide: list[int] = []
-        self._extra: list[int] = []
+        # byte offset -> character offset: identity for ASCII text, else corrected per run of
+        # non-ASCII characters (a Japanese comment is one run): where each run starts and ends in
+        # bytes, and the extra bytes (UTF-8 over characters) before and after it
+        self._run_start: list[int] = []
+        self._run_end: list[int] = []
+        self._extra_before: list[int] = []
+        self._extra_after: list[int] = []
         if not text.isascii():
             extra = 0
-            pos = 0
-            for i, ch in enumerate(text):
-                if ord(ch) > 0x7F:
-                    n = len(ch.encode("utf-8", "surrogatepass"))
-                    pos = i + extra
-                    extra += n - 1
-                    self._wide.append(pos + n)  # first byte after this character
-                    self._extra.append(extra)
+            for m in _NON_ASCII.finditer(text):
+                n = len(m.group().encode("utf-8", "surrogatepass"))
+                self._run_start.append(m.start() + extra)
+                self._run_end.append(m.start() + extra + n)
+                self._extra_before.append(extra)
+                extra += n - len(m.group())
+                self._extra_after.append(extra)
 
     def _heredoc_ends(self, root: Any) -> dict[int, int]:
         """End byte of every heredoc -> the byte after its closing marker's line break: a node that
@@ -256,10 +259,16 @@ class _Converter:
         return out
 
     def off(self, byte: int) -> int:
-        if not self._wide:
+        if not self._run_start:
             return self.base + byte
-        k = bisect.bisect_right(self._wide, byte)
-        return self.base + byte - (self._extra[k - 1] if k else 0)
+        k = bisect.bisect_right(self._run_start, byte) - 1
+        if k < 0:
+            return self.base + byte
+        if byte >= self._run_end[k]:
+            return self.base + byte - self._extra_after[k]
+        start = self._run_start[k]  # inside a run: count its characters up to `byte`
+        inside = self.data[start:byte].decode("utf-8", "surrogatepass")
+        return self.base + start - self._extra_before[k] + len(inside)
 
     def span(self, node: Any) -> Span:
         end = node.end_byte

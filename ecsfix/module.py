@@ -7,6 +7,7 @@ files only when a reference has to be followed.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -136,3 +137,25 @@ class Module:
             if b.labels[1:2] == [name]:
                 return b
         return None
+
+
+def read_directory(directory: str) -> Module | None:
+    """The `.tf` files of another directory (a child module, the source of a plan's module), read
+    only to look something up there: None if it cannot be listed; a file that cannot be read is
+    left out (its own scan reports it)."""
+    from .sources import read_source
+
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+    except OSError:
+        return None
+    files: list[SourceFile] = []
+    for n in names:
+        path = os.path.join(directory, n)
+        if not os.path.isfile(path):
+            continue
+        try:
+            files.append(read_source(path))
+        except EcsfixError:
+            continue
+    return Module(directory, files)

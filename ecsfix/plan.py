@@ -40,7 +40,7 @@ from .model import (
     TaskDefinition,
     describe,
 )
-from .module import Module
+from .module import Module, read_directory
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 UNKNOWN = "unknown until apply"
@@ -266,21 +266,7 @@ class _SourceLocator:
 
 
 def _read_module(directory: str) -> Module | None:
-    from .sources import read_source
-
-    try:
-        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
-    except OSError:
+    module = read_directory(directory)
+    if module is None or not any(TASK_DEFINITION in f.text for f in module.files):
         return None
-    files: list[SourceFile] = []
-    for n in names:
-        path = os.path.join(directory, n)
-        if not os.path.isfile(path):
-            continue
-        try:
-            files.append(read_source(path))
-        except EcsfixError:
-            continue  # only a location is wanted here; the file's own scan reports it
-    if not any(TASK_DEFINITION in f.text for f in files):
-        return None
-    return Module(directory, files)
+    return module

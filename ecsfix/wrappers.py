@@ -63,21 +63,14 @@ class _Children:
         return self.used[directory]
 
     def _scan(self, directory: str) -> set[str] | None:
+        from .module import read_directory
+
         self.read.append(directory + os.sep)  # its listing: a file added or removed counts
-        try:
-            names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
-        except OSError:
+        child = read_directory(directory)
+        if child is None:
             return None
-        texts: list[str] = []
-        for n in names:
-            path = os.path.join(directory, n)
-            self.read.append(path)
-            try:
-                with open(path, encoding="utf-8", errors="replace") as fh:
-                    texts.append(fh.read(5 * 1024 * 1024))
-            except OSError:
-                continue
-        text = "\n".join(texts)
+        self.read.extend(f.path for f in child.files)
+        text = "\n".join(f.text for f in child.files)
         if not any(t in text for t in self.triggers):
             return None
         return set(re.findall(r"\bvar\.([A-Za-z_][\w-]*)", text))
