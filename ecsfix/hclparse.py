@@ -137,12 +137,10 @@ class FileTree:
             if labels:
                 written: list[str] = []
                 for k in kids[1:]:
-                    if k.type == "string_lit":
-                        written.append(_unescape(conv.slice(k)[1:-1]))
-                    elif k.type == "identifier":
-                        written.append(conv.slice(k))
-                    else:
+                    label = conv.label(k)
+                    if label is None:
                         break
+                    written.append(label)
                 if written[: len(labels)] != labels:
                     continue
             out.append(self._block(node))
@@ -277,6 +275,14 @@ class _Converter:
     def slice(self, node: Any) -> str:
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
 
+    def label(self, node: Any) -> str | None:
+        """A block label (`"name"` or a bare identifier), else None."""
+        if node.type == "string_lit":
+            return _unescape(self.slice(node)[1:-1])
+        if node.type == "identifier":
+            return self.slice(node)
+        return None
+
     def block(self, node: Any) -> Block:
         kids = _named(node)
         btype = self.slice(kids[0])
@@ -287,10 +293,9 @@ class _Converter:
         start_brace = None
         for k in kids[1:]:
             t = k.type
-            if t == "string_lit":
-                labels.append(_unescape(self.slice(k)[1:-1]))
-            elif t == "identifier":
-                labels.append(self.slice(k))
+            label = self.label(k)
+            if label is not None:
+                labels.append(label)
             elif t == "block_start":
                 start_brace = k
             elif t == "body":
