@@ -241,7 +241,7 @@ def test_values_are_str_literals_in_fixtures() -> None:
 
 
 def test_printed_diff_never_shows_a_removed_literal_value(tmp_path: Path) -> None:
-    from ecsfix.rewrite.engine import _redact_values
+    from ecsfix.rewrite.changes import redact_values as _redact_values
 
     assert _redact_values('-        { name = "DB_PASSWORD", value = "hunter2" },\n') == (
         '-        { name = "DB_PASSWORD", value = "hu******" },\n'

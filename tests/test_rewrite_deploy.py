@@ -20,7 +20,7 @@ import pytest
 from ecsfix.hclparse import parse_file
 from ecsfix.model import SourceFile
 from ecsfix.rewrite import engine
-from ecsfix.rewrite.common import Edit
+from ecsfix.rewrite.edits import Edit
 from ecsfix.rewrite.engine import RewriteResult, rewrite, write_change
 from ecsfix.scan import scan
 

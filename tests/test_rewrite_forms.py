@@ -20,8 +20,8 @@ import pytest
 
 from ecsfix.hclparse import parse_file
 from ecsfix.model import EcsfixError, SourceFile
-from ecsfix.rewrite.common import Options
 from ecsfix.rewrite.engine import FileChange, RewriteResult, rewrite, write_change
+from ecsfix.rewrite.plan import Options
 from ecsfix.scan import scan
 
 from .tf import require_terraform

@@ -53,9 +53,10 @@ def register(app: Any) -> None:
     ) -> None:
         """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to do, 1 changes needed, 2 errors)."""
         from ..model import EcsfixError
-        from .common import Options
         from .engine import rewrite as plan_rewrite
-        from .engine import summary_markdown, write_change
+        from .engine import summary_markdown
+        from .plan import Options
+        from .safewrite import write_change
 
         if write and check:
             print("error: --write and --check exclude each other", file=sys.stderr)

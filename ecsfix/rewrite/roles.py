@@ -16,7 +16,10 @@ import weakref
 from dataclasses import dataclass, field
 
 from ..model import Block, Null, Ref, SourceFile, Str, TaskDefinition
-from .common import Edit, ModuleRewrite, Names, Plan, indent_of, line_end, render
+from .edits import Edit, indent_of, line_end
+from .generate import place_generated, render
+from .hclgen import meta_of
+from .plan import ModuleRewrite, Names, Plan, where
 
 _ROLE_RESOURCE = re.compile(r"^aws_iam_role\.([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?\.arn$")
 _ROLE_DATA = re.compile(r"^data\.aws_iam_role\.([A-Za-z_][A-Za-z0-9_-]*)(\[[^\]]*\])?\.arn$")
@@ -47,10 +50,6 @@ class RoleTarget:
 _CREATED: weakref.WeakKeyDictionary[Names, dict[str, RoleTarget]] = weakref.WeakKeyDictionary()
 
 
-def _where(td: TaskDefinition) -> str:
-    return f"{td.span.file.display}:{td.span.line}: {td.address}"
-
-
 def missing_role(td: TaskDefinition) -> bool:
     """No execution role at all: the attribute is absent, `null` or `""`."""
     role = td.execution_role
@@ -64,7 +63,7 @@ def execution_role_target(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
     (and must add them to its plan); later callers get the same role with an empty plan."""
     target = role_of(mr, td)
     if target.exclusive and target.role is not None:
-        target.note = (f"{_where(td)}: {target.resource_address()} manages its inline policies exclusively "
+        target.note = (f"{where(td)}: {target.resource_address()} manages its inline policies exclusively "
                        f"({target.exclusive}): add the generated statement there")
         target.role = None
     return target
@@ -76,7 +75,7 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
     if missing_role(td):
         return created_role(mr, td)
     role = td.execution_role
-    where = _where(td)
+    here = where(td)
     if isinstance(role, Ref):
         m = _ROLE_RESOURCE.match(role.source)
         if m:
@@ -92,7 +91,7 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         m2 = _ROLE_ARN.match(role.value)
         if m2:
             return RoleTarget(f'"{m2.group(1)}"')
-        return RoleTarget(None, f"{where}: execution_role_arn is not a role ARN: fix it before moving secrets")
+        return RoleTarget(None, f"{here}: execution_role_arn is not a role ARN: fix it before moving secrets")
     assert role is not None
     return RoleTarget(f'regex("[^/]+$", {role.span.text})')
 
@@ -110,16 +109,6 @@ def exclusive_management(mr: ModuleRewrite, name: str, block: Block | None) -> t
 
 
 # --------------------------------------------------------------------------- a created role
-
-
-def meta_of(block: Block) -> tuple[str, str]:
-    """The task definition's `count`/`for_each` line (copied onto generated blocks) and the index."""
-    meta = ""
-    for arg in ("for_each", "count"):
-        if arg in block.attributes:
-            meta = block.attributes[arg].span.text
-    index = "[each.key]" if "for_each" in block.attributes else "[count.index]" if "count" in block.attributes else ""
-    return meta, index
 
 
 class _Handout(dict[str, tuple[SourceFile, list[Edit]]]):
@@ -152,13 +141,13 @@ def created_role(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
 
 def _create(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
     block = td.block
-    where = _where(td)
+    here = where(td)
     if block is None or td.kind != "resource" or "execution_role_arn" in block.attributes and not isinstance(
             block.attributes["execution_role_arn"].value, (Null, Str)):
-        return RoleTarget(None, f"{where}: no execution role, and the task definition is not a resource block "
+        return RoleTarget(None, f"{here}: no execution role, and the task definition is not a resource block "
                                 "ecsfix can edit: add an execution role (EF101) by hand")
     if "\n" not in block.span.text.strip():
-        return RoleTarget(None, f"{where}: no execution role, and the task definition is written on one line: "
+        return RoleTarget(None, f"{here}: no execution role, and the task definition is written on one line: "
                                 "add an execution role (EF101) by hand")
     label = block.labels[1]
     meta, index = meta_of(block)
@@ -181,9 +170,7 @@ def _create(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         plan.add(block.file, Edit(at, at, f"{indent}execution_role_arn = {arn}\n"))
     rendered = render(mr.options.templates, "execution_role.tf.j2", name=name, index=index, meta=meta,
                       td_address=td.address, name_prefix=_name_prefix(label))
-    from .engine import _place_generated  # right after the task definition, or in --output-file
-
-    _place_generated(mr, plan, block, rendered)
+    place_generated(mr, plan, block, rendered)
     plan.fixed.append(f"{td.span.file.display}:{td.span.line}: EF101 {td.address}: created the execution role "
                       f"aws_iam_role.{name} (trusts ecs-tasks.amazonaws.com, AmazonECSTaskExecutionRolePolicy "
                       "attached) and set execution_role_arn")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ..model import EcsfixError
 
 if TYPE_CHECKING:
-    from .engine import FileChange
+    from .changes import FileChange
 
 BOM = "\ufeff"
 

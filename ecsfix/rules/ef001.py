@@ -9,7 +9,8 @@ from ..secrets import classify, points_elsewhere
 from .base import RuleContext
 from .values import view
 
-# The forms `ecsfix rewrite` edits (rewrite/engine.py, rewrite/modules.py); the rest get a "by hand" hint.
+# The forms `ecsfix rewrite` edits (`FORMS` in rewrite/forms/task_definition.py, and
+# rewrite/forms/module_inputs.py); the rest get a "by hand" hint.
 REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
 
 

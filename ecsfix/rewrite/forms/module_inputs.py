@@ -1,7 +1,7 @@
 """Rewrites of ECS module calls (cloudposse ecs-container-definition, terraform-aws-modules ecs).
 
 EF001 entries move into the module's own secrets inputs, and the values into one generated
-Secrets Manager secret per call (as for resources, `engine.py`). How the execution role gets read
+Secrets Manager secret per call (as for resources, `task_definition.py`). How the execution role gets read
 access depends on the module (inputs checked against the modules' source):
 
 * cloudposse `ecs-container-definition` and terraform-aws-modules `//modules/container-definition`
@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
-from ..model import (
+from ...ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
+from ...model import (
     Attribute,
     Block,
     Bool,
@@ -38,42 +38,25 @@ from ..model import (
     Other,
     Ref,
     SourceFile,
-    Span,
     Str,
     TaskDefinition,
 )
-from .common import (
-    Edit,
-    ModuleRewrite,
-    Moved,
-    Plan,
-    alone_on_lines,
-    indent_of,
-    line_end,
-    line_start,
-    newline_of,
-    remove_item,
+from ..containers import container_edits, flagged_entries, unsupported, within
+from ..edits import Edit, indent_of, line_end, line_start, newline_of, remove_attribute, remove_line_item
+from ..generate import (
+    SECRET_TYPES,
+    Secret,
+    existing_secret,
+    extend_existing,
+    place_generated,
     render,
+    secret_keys,
+    write_only,
 )
-from .engine import (
-    _SM_TYPES,
-    Refuse,
-    SecretKeys,
-    _add_map_item,
-    _container_edits,
-    _existing_keys,
-    _existing_secret,
-    _extend_existing,
-    _hcl_key,
-    _hcl_string,
-    _place_generated,
-    _Secret,
-    _unsupported,
-    _value_expression,
-    _within,
-    _write_only,
-)
-from .roles import execution_role_target
+from ..hclgen import add_block_attribute, add_map_item, hcl_key, hcl_string, instance_suffix, meta_of
+from ..plan import ModuleRewrite, Moved, Plan, where
+from ..roles import execution_role_target
+from .base import Refuse, hcl_expression, moved_value
 
 _EXEC_ARNS = "task_exec_secret_arns"
 
@@ -126,52 +109,52 @@ def plan(mr: ModuleRewrite) -> Plan:
 
 def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:
     plan = Plan()
-    where = f"{td.span.file.display}:{td.span.line}: {td.address}"
+    at = where(td)
     block = td.block
     source = block.attr("source") if block is not None else None
     kind = module_kind(source.value) if isinstance(source, Str) and source.value else None
     if block is None or kind is None or not block.labels:
-        plan.notes.append(f"{where}: not rewritten: unknown module call; move the entries by hand")
+        plan.notes.append(f"{at}: not rewritten: unknown module call; move the entries by hand")
         return plan
     if mr.options.backend != "secretsmanager":
-        plan.notes.append(f"{where}: not rewritten: --backend {mr.options.backend} is not supported for module "
+        plan.notes.append(f"{at}: not rewritten: --backend {mr.options.backend} is not supported for module "
                           "calls yet; move the entries by hand")
         return plan
-    call = _Call(td, block, kind, block.labels[0], where)
+    call = _Call(td, block, kind, block.labels[0], at)
     if kind == TAM_ROOT:
         service = _service_object(mr, td, block)
         if service is None:
-            plan.notes.append(f"{where}: not rewritten: services is not a literal map in the call; "
+            plan.notes.append(f"{at}: not rewritten: services is not a literal map in the call; "
                               "move the entries by hand")
             return plan
         call.service = service
         key = td.address.rsplit('["', 1)[-1].rstrip('"]')
         call.label = f"{block.labels[0]}_{key}"
     for container in td.containers:
-        entries = [e for e in container.environment if (e.span.file.path, e.span.start, e.span.end) in flagged]
+        entries = flagged_entries(container, flagged)
         if not entries:
             continue
         move, why = _classify(call, container, entries)
         if move is None:
-            plan.notes.append(f"{where} container {container.display_name}: not rewritten: {why}; "
+            plan.notes.append(f"{at} container {container.display_name}: not rewritten: {why}; "
                               "move the entries by hand")
             continue
         call.moves.append(move)
     if not call.moves:
         return plan
 
-    existing = _existing_secret(mr, td)
-    index = "[each.key]" if "for_each" in block.attributes else "[count.index]" if "count" in block.attributes else ""
-    secret = _Secret(existing or "", index, existing is not None)
+    existing = existing_secret(mr, td)
+    _, index = meta_of(block)
+    secret = Secret(existing or "", index, existing is not None)
     grant = _grant(mr, call, secret)
     if isinstance(grant, str):
         plan.notes.append(grant)
         return plan
     if not secret.existing:
-        secret.name = mr.names.free(f"{call.label}_secrets", _SM_TYPES)
+        secret.name = mr.names.free(f"{call.label}_secrets", SECRET_TYPES)
     arn_in_string = "${" + secret.arn + "}"
 
-    keys = SecretKeys(_existing_keys(mr, secret.name) if secret.existing else None)
+    keys = secret_keys(mr, secret)
     values = keys.values
     variables: list[dict[str, str]] = []
     for move in call.moves:
@@ -179,9 +162,9 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         for e in move.entries:
             assert e.name is not None
             try:
-                expr, var_name = _value_expression(mr, td, e, None, call.label, variables, plan)
+                expr, var_name = moved_value(mr, td, e, call.label, variables, plan, hcl_expression)
             except Refuse as exc:
-                plan.notes.append(f"{where} container {move.container.display_name}: not rewritten: {exc}")
+                plan.notes.append(f"{at} container {move.container.display_name}: not rewritten: {exc}")
                 return Plan(notes=plan.notes)
             assert expr is not None  # module inputs are HCL: every expression can move
             move_keys.append(keys.key(e.name, expr))
@@ -189,7 +172,7 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         if move.shape == "object":
             assert move.env_list is not None
             value_from = {e.name or "": f"{arn_in_string}:{k}::" for e, k in zip(move.entries, move_keys, strict=True)}
-            _container_edits(plan, move.container, move.env_list, move.entries, False, value_from)
+            container_edits(plan, move.container, move.env_list, move.entries, False, value_from)
         else:
             _input_edits(plan, call, move, arn_in_string, move_keys)
 
@@ -198,16 +181,13 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
     if grant.mode == "note" and grant.note:
         plan.notes.append(grant.note.replace("{arn}", f"aws_secretsmanager_secret.{secret.name}{secret.index}.arn"))
     if grant.mode == "exec_arns" and mr.options.kms_key_id:
-        plan.notes.append(f"{where}: the module's execution role also needs kms:Decrypt on {mr.options.kms_key_id} "
+        plan.notes.append(f"{at}: the module's execution role also needs kms:Decrypt on {mr.options.kms_key_id} "
                           "(add it through task_exec_iam_statements)")
 
     if secret.existing:
-        _extend_existing(mr, plan, td, secret, values, variables)
+        extend_existing(mr, plan, td, secret, values, variables)
         return plan
-    meta = ""
-    for arg in ("for_each", "count"):
-        if arg in block.attributes:
-            meta = block.attributes[arg].span.text
+    meta, _ = meta_of(block)
     context = {
         "name": secret.name,
         "index": secret.index,
@@ -216,20 +196,19 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         "name_prefix": _name_prefix(call),
         "values": values,
         "variables": variables,
-        "write_only": _write_only(mr),
+        "write_only": write_only(mr),
         "kms_key_id": mr.options.kms_key_id,
     }
     if grant.mode == "policy" and grant.extra is not None:
         plan.extend(grant.extra)
     if grant.mode == "policy":
-        policy_name = secret.name.replace("_", "-") + {"[each.key]": "-${each.key}", "[count.index]": "-${count.index}"}.get(
-            secret.index, "")
+        policy_name = secret.name.replace("_", "-") + instance_suffix(secret.index)
         rendered = render(mr.options.templates, "secret.tf.j2", role=grant.role, policy_name=policy_name, **context)
     else:
         how = ("the module's execution role reads it (task_exec_secret_arns)." if grant.mode == "exec_arns"
                else "the execution role is not in this module: grant it read access (see the rewrite notes).")
         rendered = render(mr.options.templates, "module_secret.tf.j2", grant=how, **context)
-    _place_generated(mr, plan, block, rendered)
+    place_generated(mr, plan, block, rendered)
     return plan
 
 
@@ -256,12 +235,12 @@ def _classify(call: _Call, container: Container, entries: list[EnvEntry]) -> tup
             return None, "multi-line environment value"
     if call.kind in (TAM_SERVICE, TAM_ROOT):
         obj = container.obj
-        if obj is None or not _within(obj.span, call.block.span):
+        if obj is None or not within(obj.span, call.block.span):
             return None, "the container is not written in the module call"
         env = container.environment_expr
-        if not isinstance(env, Lst) or not all(_within(e.span, env.span) for e in entries):
+        if not isinstance(env, Lst) or not all(within(e.span, env.span) for e in entries):
             return None, "environment is not a literal list in the module call"
-        why = _unsupported(container, entries, "jsonencode")
+        why = unsupported(container, entries)
         if why:
             return None, why
         return _Move(container, entries, "object", env_list=env), ""
@@ -272,14 +251,14 @@ def _classify(call: _Call, container: Container, entries: list[EnvEntry]) -> tup
         if attr is None:
             continue
         literal = Obj if name == "map_environment" else Lst
-        if isinstance(attr.value, literal) and all(_within(e.span, attr.value.span) for e in entries):
+        if isinstance(attr.value, literal) and all(within(e.span, attr.value.span) for e in entries):
             if isinstance(attr.value, Obj) and any(it.key is None for it in attr.value.items):
                 return None, "map_environment has computed keys"
             return _Move(container, entries, "map" if name == "map_environment" else "list", source=attr), ""
     return None, "the entries are not written in one literal environment input of the call"
 
 
-def _grant(mr: ModuleRewrite, call: _Call, secret: _Secret) -> _Grant | str:
+def _grant(mr: ModuleRewrite, call: _Call, secret: Secret) -> _Grant | str:
     """How the execution role reads the secret, or a note saying why nothing is rewritten.
 
     Notes of mode "note" say `{arn}` where the secret's ARN goes (its name is not chosen yet)."""
@@ -360,7 +339,7 @@ def _name_prefix(call: _Call) -> str:
             return text[:-1] + '-"'
     if isinstance(expr, Ref):
         return '"${' + expr.source + '}-"'
-    return _hcl_string(f"{call.label.replace('_', '-')}-")
+    return hcl_string(f"{call.label.replace('_', '-')}-")
 
 
 def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]) -> None:
@@ -384,9 +363,9 @@ def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]
         as_map = move.shape == "map" and call.kind == CLOUDPOSSE
     names = [e.name or "" for e in move.entries]
     if as_map:
-        new_items = [f'{_hcl_key(n)} = "{arn}:{k}::"' for n, k in zip(names, keys, strict=True)]
+        new_items = [f'{hcl_key(n)} = "{arn}:{k}::"' for n, k in zip(names, keys, strict=True)]
     else:
-        new_items = [f'{{ name = {_hcl_string(n)}, valueFrom = "{arn}:{k}::" }}' for n, k in zip(names, keys, strict=True)]
+        new_items = [f'{{ name = {hcl_string(n)}, valueFrom = "{arn}:{k}::" }}' for n, k in zip(names, keys, strict=True)]
 
     value = source.value
     assert isinstance(value, (Lst, Obj))
@@ -408,7 +387,7 @@ def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]
         if keep:
             plan.add(src, Edit(value.span.start, value.span.end, "{}"))
         else:
-            plan.add(src, _remove_attribute(text, source.span))
+            plan.add(src, remove_attribute(text, source.span))
     else:
         _remove_entries(plan, src, move.entries)
     _extend_collection(plan, dest, new_items, as_map, nl)
@@ -420,32 +399,10 @@ def _multi_line(lead: str, items: list[str], as_map: bool, indent: str, nl: str)
     return lead + open_ + nl + "".join(indent + "  " + s + comma + nl for s in items) + indent + close
 
 
-_TRAILING_COMMENT = re.compile(r"[ \t]*,?[ \t]*(#|//)[^\n]*\n?")
-
-
 def _remove_entries(plan: Plan, src: SourceFile, entries: list[EnvEntry]) -> None:
     """Remove entries with their own lines; a comment ending an entry's line goes with it."""
-    text = src.text
     for e in entries:
-        alone = not text[line_start(text, e.span.start) : e.span.start].strip()
-        if alone and _TRAILING_COMMENT.fullmatch(text, e.span.end, line_end(text, e.span.end)):
-            plan.add(src, Edit(line_start(text, e.span.start), line_end(text, e.span.end), ""))
-        else:
-            plan.add(src, remove_item(text, e.span.start, e.span.end))
-
-
-def _remove_attribute(text: str, span: Span) -> Edit:
-    """Remove an attribute's lines, and one of the blank lines around it when both sides are blank."""
-    if not alone_on_lines(text, span.start, span.end):
-        return Edit(span.start, span.end, "")
-    start, end = line_start(text, span.start), line_end(text, span.end)
-    before = text[line_start(text, max(start - 1, 0)) : start] if start else ""
-    after = text[end : line_end(text, end)] if end < len(text) else ""
-    if start and not before.strip() and not after.strip() and after:
-        end += len(after)
-    elif start and not before.strip() and text[end : line_end(text, end)].strip() == "}":
-        start = line_start(text, start - 1)  # no blank line left before the closing brace
-    return Edit(start, end, "")
+        plan.add(src, remove_line_item(src.text, e.span))
 
 
 def _extend_collection(plan: Plan, dest: Attribute, new_items: list[str], as_map: bool, nl: str) -> None:
@@ -483,13 +440,13 @@ def _add_exec_arn(plan: Plan, where: Block | Obj, arn: str) -> None:
     if isinstance(where, Obj):
         item = where.item(_EXEC_ARNS)
         if item is None:
-            _add_map_item(plan, where, _EXEC_ARNS, f"[{arn}]")
+            add_map_item(plan, where, _EXEC_ARNS, f"[{arn}]")
             return
         value: Expr = item.value
     else:
         attr = where.attributes.get(_EXEC_ARNS)
         if attr is None:
-            _add_block_attribute(plan, where, f"{_EXEC_ARNS} = [{arn}]")
+            add_block_attribute(plan, where, f"{_EXEC_ARNS} = [{arn}]")
             return
         value = attr.value
     src = value.span.file
@@ -512,17 +469,3 @@ def _add_exec_arn(plan: Plan, where: Block | Obj, arn: str) -> None:
         plan.add(src, Edit(last, last, f", {arn}"))
     else:
         plan.add(src, Edit(value.span.start, value.span.end, f"[{arn}]"))
-
-
-def _add_block_attribute(plan: Plan, block: Block, line: str) -> None:
-    """A new attribute on its own line before the block's closing brace, after a blank line."""
-    src = block.file
-    text = src.text
-    nl = newline_of(text)
-    close = block.span.end - 1
-    at = line_start(text, close)
-    first = min((a.span.start for a in block.attributes.values()), default=None)
-    indent = indent_of(text, first) if first is not None else indent_of(text, close) + "  "
-    previous = text[line_start(text, max(at - 1, 0)) : at]
-    lead = "" if not previous.strip() else nl
-    plan.add(src, Edit(at, at, lead + indent + line + nl))
