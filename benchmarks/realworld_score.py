@@ -343,6 +343,18 @@ def main(argv: list[str] | None = None) -> int:
             per_group[g].add(r)
 
     t = overall["ALL"]
+    # The same written entry often reaches several task definitions or containers (a template
+    # rendered twice, a local shared by six containers): count it once too.
+    distinct: dict[tuple[str, str, str, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        distinct[(r.repository, r.commit, r.path, r.name)].append(r)
+    d_tally = Tally()
+    for group_rows in distinct.values():
+        first = group_rows[0]
+        label = "secret" if any(r.label == "secret" for r in group_rows) else "not_secret"
+        keys = [k for r in group_rows if r.label == label for k in r.matched_by]
+        d_tally.add(Row(first.repository, first.commit, first.path, first.resource, first.container, first.name,
+                        label, first.groups, first.form, first.reason, first.line, keys))
     distinct_unlabelled = {(repo, h.path, h.resource, h.container, h.name) for repo, h in unlabelled}
     strict_fp = t.fp + len(distinct_unlabelled)
     strict_precision = t.tp / (t.tp + strict_fp) if t.tp + strict_fp else None
@@ -351,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"labels: {args.labels} — {len(rows)} entries ({t.tp + t.fn} secret) in {len(repos)} repositories")
     print(f"precision {_fmt(t.precision)}  recall {_fmt(t.recall)}  TP {t.tp}  FP {t.fp}  FN {t.fn}  "
           f"(strict precision, unlabelled findings counted as FP: {_fmt(strict_precision)})")
+    print(f"distinct written entries (same path and name counted once; secret if any use is): {len(distinct)} "
+          f"({d_tally.tp + d_tally.fn} secret) — precision {_fmt(d_tally.precision)}  recall {_fmt(d_tally.recall)}  "
+          f"TP {d_tally.tp}  FP {d_tally.fp}  FN {d_tally.fn}")
     print(table("per form", dict(per_form)))
     print(table("per group (an entry may be in several)", dict(per_group)))
 
@@ -373,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"problem: {p}", file=sys.stderr)
 
     if args.json:
-        out = {"labels": str(args.labels), "ecsfix": cmd, "overall": t.as_dict(),
+        out = {"labels": str(args.labels), "ecsfix": cmd, "overall": t.as_dict(), "distinct": d_tally.as_dict(),
                "strict_precision": strict_precision,
                "per_form": {k: v.as_dict() for k, v in per_form.items()},
                "per_group": {k: v.as_dict() for k, v in per_group.items()},
