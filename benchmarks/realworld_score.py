@@ -202,6 +202,7 @@ def _norm_path(p: str) -> str:
 
 
 _INDEX = re.compile(r"\[[^\]]*\]")
+_CALL = re.compile(r"module\.[^.]+")
 
 
 def _addr(a: str) -> str:
@@ -214,6 +215,10 @@ def address_fit(finding: str, label: str) -> int:
     if a == b:
         return 2
     if a.endswith("." + b) or b.endswith("." + a) or a.startswith(b + ".") or b.startswith(a + "."):
+        return 1
+    # A finding reported at the bare call (`module.ecs`) for an entry of the child, labelled with the
+    # child's own address (`aws_ecs_task_definition.app`, as a scan of the child directory names it).
+    if (_CALL.fullmatch(a) and not b.startswith("module.")) or (_CALL.fullmatch(b) and not a.startswith("module.")):
         return 1
     return 0
 
