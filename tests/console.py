@@ -381,10 +381,10 @@ def evaluate_locals(terraform: str, directory: Path, expressions: Mapping[str, s
     return value
 
 
-def find_resources(directory: Path, resource_type: str) -> Iterable[tuple[Path, Block]]:
+def find_resources(directory: Path, resource_type: str, kind: str = "resource") -> Iterable[tuple[Path, Block]]:
     for path in sorted(directory.glob("*.tf")):
         for block in parse_tf(path):
-            if block.type == "resource" and block.labels[:1] == [resource_type]:
+            if block.type == kind and block.labels[:1] == [resource_type]:
                 yield path, block
 
 

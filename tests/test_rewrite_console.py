@@ -15,6 +15,7 @@ entry's value before (a new variable set to the old literal, as the summary tell
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +92,38 @@ def _per_instance(block: Block, attribute: str) -> str:
 def _definitions(module: Path, labels: list[str]) -> dict[str, str]:
     """`cd_<i>` = every instance's `container_definitions` of each task definition, faked."""
     blocks = {b.labels[1]: b for _, b in find_resources(module, TASK_DEFINITION) if len(b.labels) > 1}
-    return {f"cd_{i}": _per_instance(blocks[label], "container_definitions") for i, label in enumerate(labels)}
+    out = {}
+    for i, label in enumerate(labels):
+        block = blocks[label]
+        value = _rendered_as_templatefile(module, block.attributes["container_definitions"].value.span.text)
+        count = block.attributes.get("count")
+        for_each = block.attributes.get("for_each")
+        out[f"cd_{i}"] = per_instance(value, count.value.span.text if count is not None else None,
+                                      for_each.value.span.text if for_each is not None else None)
+    return out
+
+
+_RENDERED = re.compile(r'^"?(?:\$\{)?data\.template_file\.([\w-]+)(?:\[[^\]]*\])?\.rendered\}?"?$')
+
+
+def _rendered_as_templatefile(module: Path, text: str) -> str:
+    """`data.template_file.x.rendered` (no provider here) as the `templatefile()` call it renders
+    like (the data source repeats like the task definition: the rewrite checks that)."""
+    m = _RENDERED.match(text.strip())
+    if m is None:
+        return text
+    block = next(b for _, b in find_resources(module, "template_file", "data") if b.labels[1] == m.group(1))
+    template = block.attributes["template"].value.span.text
+    path = re.search(r'file\((.*)\)', template, re.S)
+    assert path is not None, template
+    vars_attr = block.attributes.get("vars")
+    if vars_attr is not None:
+        variables = vars_attr.value.span.text
+    else:
+        vblock = next((b for b in block.blocks if b.type == "vars"), None)
+        items = vblock.attributes.values() if vblock is not None else []
+        variables = "{\n" + "".join(f"{a.name} = {a.value.span.text}\n" for a in items) + "}"
+    return f"templatefile({path.group(1)}, {variables})"
 
 
 def _decode(value: Any) -> Any:

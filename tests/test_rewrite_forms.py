@@ -38,6 +38,7 @@ class Case:
     literals: tuple[str, ...] = ()  # fake secret literals that must vanish from every output file
     kept: tuple[str, ...] = ()  # entries that must stay in `environment`
     role: str = "aws_iam_role.exec.id"  # the `role =` the generated policy must carry
+    task_definitions: int = 1  # how many task definitions get their own secret
 
 
 CASES = [
@@ -68,6 +69,14 @@ CASES = [
     Case("oneline_heredoc", "one-line JSON containers", ("SENTRY_AUTH_TOKEN",), ("hunter2-sentry",), ("APP_ENV", "LOG_LEVEL")),
     Case("oneline_hcl", "one-line HCL container", ("MAILGUN_API_KEY",), (), ("TZ",)),
     Case("exclusive_inline_role", "role with inline_policy blocks", ("DB_PASSWORD",), role="inline_policy"),
+    # container definitions held in a local: `container_definitions = local.x`
+    Case("templatefile_local", "templatefile() in a local", ("DB_PASSWORD", "QUEUE_API_KEY", "SMTP_PASSWORD"),
+         ("hunter2",), ("LOG_LEVEL", "TZ"), task_definitions=3),
+    # the 0.11-era template provider: `data "template_file"` with `vars = {...}` or `vars { ... }`
+    Case("template_file_vars", "data template_file, vars = {}", ("DB_PASSWORD", "SESSION_SECRET"), ("hunter2",),
+         ("LOG_LEVEL",)),
+    Case("template_file_block_count", "data template_file, vars {}, count, 0.11 strings", ("REDIS_PASSWORD",),
+         (), ("SHARD",)),
 ]
 IDS = [c.fixture for c in CASES]
 
@@ -116,6 +125,17 @@ def test_bytes_outside_edited_spans_unchanged(case: Case, tmp_path: Path) -> Non
                     allowed.setdefault(expr.span.file.path, []).append((expr.span.start, expr.span.end))
             for e in c.environment:  # entries of a list in `locals`
                 allowed.setdefault(e.span.file.path, []).append((e.span.start, e.span.end))
+    for td in before.task_definitions:  # the local or the template_file data source is edited too
+        cd = td.block.attributes.get("container_definitions") if td.block is not None else None
+        if cd is None or not re.match(r'"?(\$\{)?(local|data\.template_file)\.', cd.value.span.text):
+            continue
+        for path in Path(td.block.file.path).parent.glob("*.tf"):
+            src = SourceFile(path=str(path), display="", text=path.read_text())
+            spans = [(a.span.start, a.span.end) for b in parse_file(src) if b.type == "locals"
+                     for a in b.attributes.values()]
+            spans += [(b.span.start, b.span.end) for b in parse_file(src)
+                      if b.type == "data" and b.labels[:1] == ["template_file"]]
+            allowed.setdefault(str(path), []).extend(spans)
     if case.role == "inline_policy":  # the grant is a new block inside the execution role
         for path in allowed:
             src = SourceFile(path=path, display=path, text=Path(path).read_text())
@@ -173,10 +193,11 @@ def test_generated_wiring(case: Case, tmp_path: Path) -> None:
         inline = [b for b in role.blocks if b.type == "inline_policy"]
         assert len(inline) == 2 and "secretsmanager:GetSecretValue" in inline[1].span.text
     else:
-        assert types == ["aws_iam_role_policy", "aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
-        policy = next(b for b in generated if b.labels[0] == "aws_iam_role_policy")
-        assert policy.attributes["role"].value.span.text == case.role
-        assert "secretsmanager:GetSecretValue" in policy.span.text
+        assert types == sorted(["aws_iam_role_policy", "aws_secretsmanager_secret",
+                                "aws_secretsmanager_secret_version"] * case.task_definitions)
+        for policy in (b for b in generated if b.labels[0] == "aws_iam_role_policy"):
+            assert policy.attributes["role"].value.span.text == case.role
+            assert "secretsmanager:GetSecretValue" in policy.span.text
     assert sorted(m.name for m in result.moved) == sorted(case.moved)
     for name in case.moved:
         assert re.search(rf':{name}::"', "".join(c.new for c in result.changes)), name

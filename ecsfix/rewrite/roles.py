@@ -76,6 +76,9 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         return created_role(mr, td)
     role = td.execution_role
     here = where(td)
+    interp = role.sole_interp() if isinstance(role, Str) else None
+    if interp is not None and isinstance(interp.expr, Ref):  # Terraform 0.11: "${aws_iam_role.x.arn}"
+        role = interp.expr
     if isinstance(role, Ref):
         m = _ROLE_RESOURCE.match(role.source)
         if m:

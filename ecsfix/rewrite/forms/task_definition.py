@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from ...model import Block, Container, EnvEntry, Lst, Ref, Str, TaskDefinition
+from ...model import Block, Container, EnvEntry, Finding, Lst, Ref, Str, TaskDefinition
 from ..containers import container_edits, environment_list, flagged_entries, unsupported
 from ..generate import (
     SECRET_TYPES,
@@ -37,8 +37,10 @@ from ..roles import RoleTarget, execution_role_target, role_of
 from .base import Refuse, ResourceForm, moved_value
 from .file import File
 from .heredoc import Heredoc
+from .indirect import underlying_form
 from .inline import Inline
 from .local import Local
+from .template_file import TemplateFile
 from .templatefile import Templatefile
 
 FORMS: dict[str, type[ResourceForm]] = {
@@ -47,13 +49,14 @@ FORMS: dict[str, type[ResourceForm]] = {
     "heredoc": Heredoc,
     "file": File,
     "templatefile": Templatefile,
+    "template_file": TemplateFile,
 }
 
 
 def plan(mr: ModuleRewrite) -> Plan:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
     out = Plan()
-    flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    flagged = _planned(mr)
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
@@ -77,9 +80,18 @@ def plan(mr: ModuleRewrite) -> Plan:
     return out
 
 
+def _planned(mr: ModuleRewrite) -> list[Finding]:
+    """The EF001 findings this planner tries to move: the fixable ones, and those of a form in
+    `FORMS` the scan does not call fixable yet (template_file, also as 0.11's `"${...}"` string)."""
+    forms = {td.address: td.form for td in mr.scan.task_definitions if td.kind == "resource"}
+    return [f for f in mr.findings if f.rule == "EF001"
+            and (f.fixable or f.name is not None and forms.get(f.resource) in (*FORMS, "string"))]
+
+
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
     """Findings the scan marks not fixable: one note per task definition, naming the entries."""
-    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable]
+    planned = {id(f) for f in _planned(mr)}
+    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable and id(f) not in planned]
     for td in mr.scan.task_definitions:
         names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
         if names and td.form == "wrapper":
@@ -95,17 +107,16 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
     plan = Plan()
     block = td.block
     at = where(td)
-    form_type = FORMS.get(td.form)
-    if block is None or td.kind != "resource" or form_type is None:
+    cd_attr = block.attributes.get("container_definitions") if block is not None else None
+    if block is None or td.kind != "resource" or cd_attr is None:
         plan.notes.append(f"{at}: not rewritten: container definitions written as {td.form}; move the entries by hand")
         return plan
-    cd_attr = block.attributes.get("container_definitions")
-    assert cd_attr is not None
-    form = form_type(td, cd_attr.value)
-    why = form.refusal(mr)
+    form = underlying_form(mr, td, cd_attr.value, FORMS)  # `local.x`, `"${...}"`: the form they lead to
+    why = form if isinstance(form, str) else form.refusal(mr)
     if why:
         plan.notes.append(f"{at}: not rewritten: {why}")
         return plan
+    assert not isinstance(form, str)
 
     existing = existing_secret(mr, td)
     label = block.labels[1]
