@@ -167,6 +167,7 @@ def evaluate_fixture(
         (after_root / rel).write_bytes(new.encode("utf-8"))
     moved_addresses = {m.task_definition for m in result.moved}
     seen: dict[str, str] = {}
+    shared_secrets: set[str] = set()
     for module in _module_dirs(after_root):
         rel_module = module.relative_to(after_root)
         after_dir, before_dir = after_root / rel_module, before_root / rel_module
@@ -182,6 +183,10 @@ def evaluate_fixture(
         old_versions = {b.labels[1]: b.span.text for _, b in find_resources(before_dir, SECRET_VERSION)}
         versions = {b.labels[1]: b for _, b in find_resources(after_dir, SECRET_VERSION)
                     if old_versions.get(b.labels[1]) != b.span.text}
+        # a secret moved out of a local several task definitions read is theirs to share
+        shared_secrets |= {m.group(1) for path in after_dir.glob("*.tf") for m in re.finditer(
+            r'secrets moved out of local\.\S+ container environment\.\n(?:#[^\n]*\n)*resource "aws_secretsmanager_secret" '
+            r'"([^"]+)"', path.read_text())}
         new_secrets = ({b.labels[1] for _, b in find_resources(after_dir, SECRET)}
                        - {b.labels[1] for _, b in find_resources(before_dir, SECRET)}) | set(versions)
         out.new_secrets |= new_secrets
@@ -228,7 +233,7 @@ def evaluate_fixture(
                 at = f"[{instance!r}]" if instance else ""
                 out.problems += [f"{where}{at}: {p}" for p in problems]
                 out.links[(td.address, instance)] = links
-                used = {link.secret for link in links if link is not None}
+                used = {link.secret for link in links if link is not None} - shared_secrets
                 if len(used) > 1:
                     out.problems.append(f"{where}{at}: moved entries point at several secrets {sorted(used)}")
         out.task_definitions += tds
@@ -238,7 +243,7 @@ def evaluate_fixture(
         out.problems.append(f"moved entries of task definitions this check did not find: {unchecked}")
     owner: dict[str, str] = {}
     for (address, _), links in out.links.items():
-        for secret in {link.secret for link in links if link is not None}:
+        for secret in {link.secret for link in links if link is not None} - shared_secrets:
             if owner.setdefault(secret, address) != address:
                 out.problems.append(f"{owner[secret]} and {address} share the generated secret {secret}")
     return out

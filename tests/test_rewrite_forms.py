@@ -39,6 +39,7 @@ class Case:
     kept: tuple[str, ...] = ()  # entries that must stay in `environment`
     role: str = "aws_iam_role.exec.id"  # the `role =` the generated policy must carry
     task_definitions: int = 1  # how many task definitions get their own secret
+    generated: tuple[str, ...] = ()  # the generated resource types, when not one secret per task definition
 
 
 CASES = [
@@ -77,6 +78,15 @@ CASES = [
          ("LOG_LEVEL",)),
     Case("template_file_block_count", "data template_file, vars {}, count, 0.11 strings", ("REDIS_PASSWORD",),
          (), ("SHARD",)),
+    # an environment local several containers read: moved once, every execution role granted
+    Case("shared_env_local", "environment = local.x in 3 containers, 2 roles",
+         ("SECRET_KEY_BASE", "SMTP_PASSWORD") * 3, ("hunter2",), ("RAILS_ENV",),
+         role="aws_iam_role.web_exec.id | aws_iam_role.worker_exec.id",
+         generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
+                    "aws_secretsmanager_secret_version")),
+    Case("concat_common_env", "environment = concat(local.common_env, [...])",
+         ("DATABASE_PASSWORD",) * 3 + ("STRIPE_SECRET_KEY", "MAILGUN_API_KEY"), ("key-hunter2",),
+         ("APP_ENV", "PORT", "QUEUE"), task_definitions=3),
 ]
 IDS = [c.fixture for c in CASES]
 
@@ -127,12 +137,13 @@ def test_bytes_outside_edited_spans_unchanged(case: Case, tmp_path: Path) -> Non
                 allowed.setdefault(e.span.file.path, []).append((e.span.start, e.span.end))
     for td in before.task_definitions:  # the local or the template_file data source is edited too
         cd = td.block.attributes.get("container_definitions") if td.block is not None else None
-        if cd is None or not re.match(r'"?(\$\{)?(local|data\.template_file)\.', cd.value.span.text):
+        envs = [c.environment_expr.span.text for c in td.containers if c.environment_expr is not None]
+        if cd is None or not re.match(r'"?(\$\{)?(local|data\.template_file)\.', cd.value.span.text) \
+                and not any("local." in env for env in envs):
             continue
         for path in Path(td.block.file.path).parent.glob("*.tf"):
             src = SourceFile(path=str(path), display="", text=path.read_text())
-            spans = [(a.span.start, a.span.end) for b in parse_file(src) if b.type == "locals"
-                     for a in b.attributes.values()]
+            spans = [(b.span.start, b.span.end) for b in parse_file(src) if b.type == "locals"]
             spans += [(b.span.start, b.span.end) for b in parse_file(src)
                       if b.type == "data" and b.labels[:1] == ["template_file"]]
             allowed.setdefault(str(path), []).extend(spans)
@@ -193,10 +204,10 @@ def test_generated_wiring(case: Case, tmp_path: Path) -> None:
         inline = [b for b in role.blocks if b.type == "inline_policy"]
         assert len(inline) == 2 and "secretsmanager:GetSecretValue" in inline[1].span.text
     else:
-        assert types == sorted(["aws_iam_role_policy", "aws_secretsmanager_secret",
-                                "aws_secretsmanager_secret_version"] * case.task_definitions)
+        assert types == sorted(case.generated or ["aws_iam_role_policy", "aws_secretsmanager_secret",
+                                                  "aws_secretsmanager_secret_version"] * case.task_definitions)
         for policy in (b for b in generated if b.labels[0] == "aws_iam_role_policy"):
-            assert policy.attributes["role"].value.span.text == case.role
+            assert policy.attributes["role"].value.span.text in case.role.split(" | ")
             assert "secretsmanager:GetSecretValue" in policy.span.text
     assert sorted(m.name for m in result.moved) == sorted(case.moved)
     for name in case.moved:
@@ -495,3 +506,71 @@ def test_unsafe_or_unsupported_entries_are_left_with_a_note(tmp_path: Path, key:
     assert main(["rewrite", str(tmp_path)]) == 1  # never "nothing to do"
     captured = capsys.readouterr()
     assert "hunter2" not in captured.out + captured.err
+
+
+# --------------------------------------------------------------------------- shared locals
+
+SHARED_NO_ROLE = """\
+locals {
+  common_env = [
+    { name = "LOG_LEVEL", value = "info" },
+    { name = "DB_PASSWORD", value = var.db_password },
+  ]
+}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family = "api"
+  container_definitions = jsonencode([
+    {
+      name        = "api"
+      image       = "example/api:1"
+      environment = concat(local.common_env, [{ name = "API_TOKEN", value = var.db_password }])
+    },
+  ])
+}
+
+resource "aws_ecs_task_definition" "cron" {
+  family = "cron"
+  container_definitions = jsonencode([
+    { name = "cron", image = "example/cron:1", environment = local.common_env },
+  ])
+}
+"""
+
+
+# The role created for a task definition is asked for by the shared-local planner and by the task
+# definition's own planner: one role, one `execution_role_arn`, granted by both.
+def test_shared_local_without_execution_roles_creates_each_role_once(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(SHARED_NO_ROLE)
+    result = _run(tmp_path)
+    new = result.changes[0].new
+    assert new.count('resource "aws_iam_role" ') == 2
+    assert new.count("execution_role_arn = aws_iam_role.") == 2
+    assert new.count("role = aws_iam_role.api_execution.id") == 2  # the shared secret and the api's own
+    assert new.count("role = aws_iam_role.cron_execution.id") == 1
+    assert sum("created the execution role" in line for line in result.fixed) == 2
+    if _fmt_check(SHARED_NO_ROLE) == 0:
+        assert _fmt_check(new) == 0, new
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    ('output "env" {\n  value = local.common_env\n}\n', "also used outside container environments"),
+    ('resource "aws_ecs_task_definition" "each" {\n  for_each           = toset(["a"])\n  family             = each.key\n'
+     '  execution_role_arn = aws_iam_role.exec[each.key].arn\n  container_definitions = jsonencode([\n'
+     '    { name = "e", image = "x", environment = local.common_env },\n  ])\n}\n',
+     "differs per instance"),
+])
+def test_shared_local_whose_uses_disagree_is_left_with_a_note(tmp_path: Path, extra: str, why: str) -> None:
+    (tmp_path / "main.tf").write_text(SHARED_NO_ROLE + "\n" + extra)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    assert any("local.common_env" in n and why in n for n in result.notes), result.notes
+    assert not any(m.name == "DB_PASSWORD" for m in result.moved)

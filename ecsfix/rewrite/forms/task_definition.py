@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from ...model import Block, Container, EnvEntry, Finding, Lst, Ref, Str, TaskDefinition
-from ..containers import container_edits, environment_list, flagged_entries, unsupported
+from ..containers import add_shared_secrets, container_edits, environment_list, flagged_entries, unsupported
 from ..generate import (
     SECRET_TYPES,
     Secret,
@@ -34,6 +34,7 @@ from ..grants import DECRYPT, SECRET_READ, Grants, emit_policy
 from ..hclgen import hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, where
 from ..roles import RoleTarget, execution_role_target, role_of
+from . import shared_env
 from .base import Refuse, ResourceForm, moved_value
 from .file import File
 from .heredoc import Heredoc
@@ -57,6 +58,9 @@ def plan(mr: ModuleRewrite) -> Plan:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
     out = Plan()
     flagged = _planned(mr)
+    # entries of an environment local several containers read move once, first (`shared_env`)
+    shared_locals = shared_env.plan(mr, {(f.span.file.path, f.span.start, f.span.end) for f in flagged})
+    out.extend(shared_locals.plan)
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
@@ -67,6 +71,7 @@ def plan(mr: ModuleRewrite) -> Plan:
         if td.kind == "module":
             continue  # the module planner (`module_inputs`) rewrites module inputs
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
+        spans -= shared_locals.spans
         if not spans:
             continue
         shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
@@ -76,7 +81,12 @@ def plan(mr: ModuleRewrite) -> Plan:
                 f"{os.path.basename(shared[0])} is shared by {len(users[shared[0]])} task definitions; move the entries by hand"
             )
             continue
-        out.extend(plan_task_definition(mr, td, spans))
+        td_plan = plan_task_definition(mr, td, spans, shared_locals.prefix)
+        out.extend(td_plan)
+        for c in td.containers:  # its own entries stayed: it still reads the shared local's secrets
+            prefix = shared_locals.prefix.get(id(c.obj))
+            if prefix and not any(m.container == c.display_name for m in td_plan.moved):
+                add_shared_secrets(out, c, prefix)
     return out
 
 
@@ -102,8 +112,10 @@ def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
                              f"definitions written as {td.form}; move {', '.join(names)} to `secrets` by hand")
 
 
-def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:
-    """The EF001 plan for one task definition resource (`flagged`: the entries' file and span)."""
+def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]],
+                         shared: dict[int, str] | None = None) -> Plan:
+    """The EF001 plan for one task definition resource (`flagged`: the entries' file and span;
+    `shared`: containers that also read the secrets moved out of a shared local, see `shared_env`)."""
     plan = Plan()
     block = td.block
     at = where(td)
@@ -172,7 +184,8 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
                 value_from[e.name] = "${" + f"{secret.name}_arn" + "}:" + key + "::"
             else:
                 value_from[e.name] = "${" + secret.arn + "}:" + key + "::"
-        container_edits(plan, container, env_list, entries, form.json_syntax, value_from)
+        container_edits(plan, container, env_list, entries, form.json_syntax, value_from,
+                        (shared or {}).get(id(container.obj)))
     if form.templated and not ssm:
         template_vars.append((f"{secret.name}_arn", secret.arn))
 
