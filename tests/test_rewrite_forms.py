@@ -574,3 +574,42 @@ def test_shared_local_whose_uses_disagree_is_left_with_a_note(tmp_path: Path, ex
     assert result.errors == []
     assert any("local.common_env" in n and why in n for n in result.notes), result.notes
     assert not any(m.name == "DB_PASSWORD" for m in result.moved)
+
+
+MERGED_COMMON = """\
+locals {
+  container_common = {
+    image = "app:1"
+    environment = [
+      { name = "DB_PASSWORD", value = var.db_password },
+      { name = "LOG_LEVEL", value = "info" },
+    ]
+  }
+}
+
+variable "db_password" {
+  sensitive = true
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family                = "api"
+  execution_role_arn    = aws_iam_role.exec.arn
+  container_definitions = jsonencode([merge(local.container_common, { name = "api" })])
+}
+
+resource "aws_ecs_task_definition" "worker" {
+  family                = "worker"
+  execution_role_arn    = aws_iam_role.exec.arn
+  container_definitions = jsonencode([merge(local.container_common, { name = "worker" })])
+}
+"""
+
+
+# Was "internal error: overlapping rewrite edits": every task definition planned the same removal
+# inside the local; moving it for one would take it from the others. One note per task definition.
+def test_merged_container_local_is_left_with_a_note_per_task_definition(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(MERGED_COMMON)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == [] and result.changes == [] and result.moved == []
+    notes = [n for n in result.notes if "written in local.container_common" in n]
+    assert len(notes) == 2 and all("DB_PASSWORD" in n for n in notes), result.notes

@@ -48,7 +48,8 @@ class _User:
 
 def plan(mr: ModuleRewrite, flagged: Spans) -> SharedMoves:
     out = SharedMoves()
-    for name, users in _shared_locals(mr).items():
+    shared = _shared_locals(mr)
+    for name, users in shared.items():
         attr = mr.module.local(name)
         assert attr is not None
         in_local = [e for e in users[0].container.environment if within(e.span, attr.value.span) and _key(e) in flagged]
@@ -81,7 +82,31 @@ def plan(mr: ModuleRewrite, flagged: Spans) -> SharedMoves:
         tds = sorted({u.td.address for u in users})
         out.plan.notes.append(f"{where(users[0].td)}: not rewritten: local.{name} (environment of "
                               f"{len(users)} containers in {', '.join(tds)}): {why}; move the entries by hand")
+        out.spans |= {_key(e) for e in in_local}  # never moved by one of its users alone
+    _guard_other_shared_locals(mr, flagged, out, set(shared))
     return out
+
+
+def _guard_other_shared_locals(mr: ModuleRewrite, flagged: Spans, out: SharedMoves, lists: set[str]) -> None:
+    """Entries written in any other local that several expressions read (a container object
+    merged into several containers, `merge(local.common, {...})`): one task definition's plan
+    would take them away from the others; left with a note per task definition."""
+    for block in mr.module.blocks("locals"):
+        guarded = {n for n in block.attributes if n not in lists and local_uses(mr, n) > 1}
+        for name, attr in block.attributes.items():
+            if name not in guarded:
+                continue
+            for td in mr.scan.task_definitions:
+                entries = [e for c in td.containers for e in c.environment
+                           if _key(e) in flagged and _key(e) not in out.spans and within(e.span, attr.value.span)]
+                if entries:
+                    out.plan.notes.append(
+                        f"{where(td)}: not rewritten: {', '.join(sorted({e.name or '?' for e in entries}))} "
+                        f"written in local.{name}, which other task definitions or containers read too; move them "
+                        "to `secrets` there by hand (and grant every execution role that reads them)")
+        for td in mr.scan.task_definitions:
+            out.spans |= {_key(e) for c in td.containers for e in c.environment if _key(e) in flagged and any(
+                within(e.span, a.value.span) for n, a in block.attributes.items() if n in guarded)}
 
 
 def _key(e: EnvEntry) -> tuple[str, int, int]:
