@@ -381,10 +381,10 @@ def evaluate_locals(terraform: str, directory: Path, expressions: Mapping[str, s
     return value
 
 
-def find_resources(directory: Path, resource_type: str) -> Iterable[tuple[Path, Block]]:
+def find_resources(directory: Path, resource_type: str, kind: str = "resource") -> Iterable[tuple[Path, Block]]:
     for path in sorted(directory.glob("*.tf")):
         for block in parse_tf(path):
-            if block.type == "resource" and block.labels[:1] == [resource_type]:
+            if block.type == kind and block.labels[:1] == [resource_type]:
                 yield path, block
 
 
@@ -487,7 +487,9 @@ def compare_container_definitions(
             problems.append(f"{label}: environment after is not the environment before minus {moved_names}: "
                             f"expected names {_names(expected_env)}, got {_names(env_a)}"
                             + ("" if _names(expected_env) != _names(env_a) else " (same names, different values)"))
-        added = secrets_a[len(secrets_b):]
+        # the moved entries follow the old secrets, or come first when read from a shared local
+        # (`secrets = concat(local.common_secrets, [...])`)
+        added = [x for x in secrets_a if x not in secrets_b]
         appended: list[Any] = []
         for p, (k, link) in enumerate(mine):
             name = moved[k][1]
@@ -510,7 +512,8 @@ def compare_container_definitions(
                                     "task definition without count/for_each")
             should = None if link.index is None else instance
             appended.append({"name": name, "valueFrom": expected_value_from(link.secret, should, link.key)})
-        if secrets_a != secrets_b + appended:
+        if [x for x in secrets_a if x not in appended] != secrets_b or \
+                [x for x in secrets_a if x in appended] != appended or len(secrets_a) != len(secrets_b + appended):
             problems.append(f"{label}: secrets after is not secrets before + the moved entries:\n"
                             f"  expected {json.dumps(secrets_b + appended)}\n  got      {json.dumps(secrets_a)}")
     return problems, links

@@ -15,6 +15,7 @@ entry's value before (a new variable set to the old literal, as the summary tell
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +92,38 @@ def _per_instance(block: Block, attribute: str) -> str:
 def _definitions(module: Path, labels: list[str]) -> dict[str, str]:
     """`cd_<i>` = every instance's `container_definitions` of each task definition, faked."""
     blocks = {b.labels[1]: b for _, b in find_resources(module, TASK_DEFINITION) if len(b.labels) > 1}
-    return {f"cd_{i}": _per_instance(blocks[label], "container_definitions") for i, label in enumerate(labels)}
+    out = {}
+    for i, label in enumerate(labels):
+        block = blocks[label]
+        value = _rendered_as_templatefile(module, block.attributes["container_definitions"].value.span.text)
+        count = block.attributes.get("count")
+        for_each = block.attributes.get("for_each")
+        out[f"cd_{i}"] = per_instance(value, count.value.span.text if count is not None else None,
+                                      for_each.value.span.text if for_each is not None else None)
+    return out
+
+
+_RENDERED = re.compile(r'^"?(?:\$\{)?data\.template_file\.([\w-]+)(?:\[[^\]]*\])?\.rendered\}?"?$')
+
+
+def _rendered_as_templatefile(module: Path, text: str) -> str:
+    """`data.template_file.x.rendered` (no provider here) as the `templatefile()` call it renders
+    like (the data source repeats like the task definition: the rewrite checks that)."""
+    m = _RENDERED.match(text.strip())
+    if m is None:
+        return text
+    block = next(b for _, b in find_resources(module, "template_file", "data") if b.labels[1] == m.group(1))
+    template = block.attributes["template"].value.span.text
+    path = re.search(r'file\((.*)\)', template, re.S)
+    assert path is not None, template
+    vars_attr = block.attributes.get("vars")
+    if vars_attr is not None:
+        variables = vars_attr.value.span.text
+    else:
+        vblock = next((b for b in block.blocks if b.type == "vars"), None)
+        items = vblock.attributes.values() if vblock is not None else []
+        variables = "{\n" + "".join(f"{a.name} = {a.value.span.text}\n" for a in items) + "}"
+    return f"templatefile({path.group(1)}, {variables})"
 
 
 def _decode(value: Any) -> Any:
@@ -135,6 +167,7 @@ def evaluate_fixture(
         (after_root / rel).write_bytes(new.encode("utf-8"))
     moved_addresses = {m.task_definition for m in result.moved}
     seen: dict[str, str] = {}
+    shared_secrets: set[str] = set()
     for module in _module_dirs(after_root):
         rel_module = module.relative_to(after_root)
         after_dir, before_dir = after_root / rel_module, before_root / rel_module
@@ -150,6 +183,10 @@ def evaluate_fixture(
         old_versions = {b.labels[1]: b.span.text for _, b in find_resources(before_dir, SECRET_VERSION)}
         versions = {b.labels[1]: b for _, b in find_resources(after_dir, SECRET_VERSION)
                     if old_versions.get(b.labels[1]) != b.span.text}
+        # a secret moved out of a local several task definitions read is theirs to share
+        shared_secrets |= {m.group(1) for path in after_dir.glob("*.tf") for m in re.finditer(
+            r'secrets moved out of local\.\S+ container environment\.\n(?:#[^\n]*\n)*resource "aws_secretsmanager_secret" '
+            r'"([^"]+)"', path.read_text())}
         new_secrets = ({b.labels[1] for _, b in find_resources(after_dir, SECRET)}
                        - {b.labels[1] for _, b in find_resources(before_dir, SECRET)}) | set(versions)
         out.new_secrets |= new_secrets
@@ -196,7 +233,7 @@ def evaluate_fixture(
                 at = f"[{instance!r}]" if instance else ""
                 out.problems += [f"{where}{at}: {p}" for p in problems]
                 out.links[(td.address, instance)] = links
-                used = {link.secret for link in links if link is not None}
+                used = {link.secret for link in links if link is not None} - shared_secrets
                 if len(used) > 1:
                     out.problems.append(f"{where}{at}: moved entries point at several secrets {sorted(used)}")
         out.task_definitions += tds
@@ -206,7 +243,7 @@ def evaluate_fixture(
         out.problems.append(f"moved entries of task definitions this check did not find: {unchecked}")
     owner: dict[str, str] = {}
     for (address, _), links in out.links.items():
-        for secret in {link.secret for link in links if link is not None}:
+        for secret in {link.secret for link in links if link is not None} - shared_secrets:
             if owner.setdefault(secret, address) != address:
                 out.problems.append(f"{owner[secret]} and {address} share the generated secret {secret}")
     return out

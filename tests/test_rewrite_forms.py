@@ -38,6 +38,8 @@ class Case:
     literals: tuple[str, ...] = ()  # fake secret literals that must vanish from every output file
     kept: tuple[str, ...] = ()  # entries that must stay in `environment`
     role: str = "aws_iam_role.exec.id"  # the `role =` the generated policy must carry
+    task_definitions: int = 1  # how many task definitions get their own secret
+    generated: tuple[str, ...] = ()  # the generated resource types, when not one secret per task definition
 
 
 CASES = [
@@ -68,6 +70,23 @@ CASES = [
     Case("oneline_heredoc", "one-line JSON containers", ("SENTRY_AUTH_TOKEN",), ("hunter2-sentry",), ("APP_ENV", "LOG_LEVEL")),
     Case("oneline_hcl", "one-line HCL container", ("MAILGUN_API_KEY",), (), ("TZ",)),
     Case("exclusive_inline_role", "role with inline_policy blocks", ("DB_PASSWORD",), role="inline_policy"),
+    # container definitions held in a local: `container_definitions = local.x`
+    Case("templatefile_local", "templatefile() in a local", ("DB_PASSWORD", "QUEUE_API_KEY", "SMTP_PASSWORD"),
+         ("hunter2",), ("LOG_LEVEL", "TZ"), task_definitions=3),
+    # the 0.11-era template provider: `data "template_file"` with `vars = {...}` or `vars { ... }`
+    Case("template_file_vars", "data template_file, vars = {}", ("DB_PASSWORD", "SESSION_SECRET"), ("hunter2",),
+         ("LOG_LEVEL",)),
+    Case("template_file_block_count", "data template_file, vars {}, count, 0.11 strings", ("REDIS_PASSWORD",),
+         (), ("SHARD",)),
+    # an environment local several containers read: moved once, every execution role granted
+    Case("shared_env_local", "environment = local.x in 3 containers, 2 roles",
+         ("SECRET_KEY_BASE", "SMTP_PASSWORD") * 3, ("hunter2",), ("RAILS_ENV",),
+         role="aws_iam_role.web_exec.id | aws_iam_role.worker_exec.id",
+         generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
+                    "aws_secretsmanager_secret_version")),
+    Case("concat_common_env", "environment = concat(local.common_env, [...])",
+         ("DATABASE_PASSWORD",) * 3 + ("STRIPE_SECRET_KEY", "MAILGUN_API_KEY"), ("key-hunter2",),
+         ("APP_ENV", "PORT", "QUEUE"), task_definitions=3),
 ]
 IDS = [c.fixture for c in CASES]
 
@@ -116,6 +135,18 @@ def test_bytes_outside_edited_spans_unchanged(case: Case, tmp_path: Path) -> Non
                     allowed.setdefault(expr.span.file.path, []).append((expr.span.start, expr.span.end))
             for e in c.environment:  # entries of a list in `locals`
                 allowed.setdefault(e.span.file.path, []).append((e.span.start, e.span.end))
+    for td in before.task_definitions:  # the local or the template_file data source is edited too
+        cd = td.block.attributes.get("container_definitions") if td.block is not None else None
+        envs = [c.environment_expr.span.text for c in td.containers if c.environment_expr is not None]
+        if cd is None or not re.match(r'"?(\$\{)?(local|data\.template_file)\.', cd.value.span.text) \
+                and not any("local." in env for env in envs):
+            continue
+        for path in Path(td.block.file.path).parent.glob("*.tf"):
+            src = SourceFile(path=str(path), display="", text=path.read_text())
+            spans = [(b.span.start, b.span.end) for b in parse_file(src) if b.type == "locals"]
+            spans += [(b.span.start, b.span.end) for b in parse_file(src)
+                      if b.type == "data" and b.labels[:1] == ["template_file"]]
+            allowed.setdefault(str(path), []).extend(spans)
     if case.role == "inline_policy":  # the grant is a new block inside the execution role
         for path in allowed:
             src = SourceFile(path=path, display=path, text=Path(path).read_text())
@@ -173,10 +204,11 @@ def test_generated_wiring(case: Case, tmp_path: Path) -> None:
         inline = [b for b in role.blocks if b.type == "inline_policy"]
         assert len(inline) == 2 and "secretsmanager:GetSecretValue" in inline[1].span.text
     else:
-        assert types == ["aws_iam_role_policy", "aws_secretsmanager_secret", "aws_secretsmanager_secret_version"]
-        policy = next(b for b in generated if b.labels[0] == "aws_iam_role_policy")
-        assert policy.attributes["role"].value.span.text == case.role
-        assert "secretsmanager:GetSecretValue" in policy.span.text
+        assert types == sorted(case.generated or ["aws_iam_role_policy", "aws_secretsmanager_secret",
+                                                  "aws_secretsmanager_secret_version"] * case.task_definitions)
+        for policy in (b for b in generated if b.labels[0] == "aws_iam_role_policy"):
+            assert policy.attributes["role"].value.span.text in case.role.split(" | ")
+            assert "secretsmanager:GetSecretValue" in policy.span.text
     assert sorted(m.name for m in result.moved) == sorted(case.moved)
     for name in case.moved:
         assert re.search(rf':{name}::"', "".join(c.new for c in result.changes)), name
@@ -474,3 +506,110 @@ def test_unsafe_or_unsupported_entries_are_left_with_a_note(tmp_path: Path, key:
     assert main(["rewrite", str(tmp_path)]) == 1  # never "nothing to do"
     captured = capsys.readouterr()
     assert "hunter2" not in captured.out + captured.err
+
+
+# --------------------------------------------------------------------------- shared locals
+
+SHARED_NO_ROLE = """\
+locals {
+  common_env = [
+    { name = "LOG_LEVEL", value = "info" },
+    { name = "DB_PASSWORD", value = var.db_password },
+  ]
+}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family = "api"
+  container_definitions = jsonencode([
+    {
+      name        = "api"
+      image       = "example/api:1"
+      environment = concat(local.common_env, [{ name = "API_TOKEN", value = var.db_password }])
+    },
+  ])
+}
+
+resource "aws_ecs_task_definition" "cron" {
+  family = "cron"
+  container_definitions = jsonencode([
+    { name = "cron", image = "example/cron:1", environment = local.common_env },
+  ])
+}
+"""
+
+
+# The role created for a task definition is asked for by the shared-local planner and by the task
+# definition's own planner: one role, one `execution_role_arn`, granted by both.
+def test_shared_local_without_execution_roles_creates_each_role_once(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(SHARED_NO_ROLE)
+    result = _run(tmp_path)
+    new = result.changes[0].new
+    assert new.count('resource "aws_iam_role" ') == 2
+    assert new.count("execution_role_arn = aws_iam_role.") == 2
+    assert new.count("role = aws_iam_role.api_execution.id") == 2  # the shared secret and the api's own
+    assert new.count("role = aws_iam_role.cron_execution.id") == 1
+    assert sum("created the execution role" in line for line in result.fixed) == 2
+    if _fmt_check(SHARED_NO_ROLE) == 0:
+        assert _fmt_check(new) == 0, new
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    ('output "env" {\n  value = local.common_env\n}\n', "also used outside container environments"),
+    ('resource "aws_ecs_task_definition" "each" {\n  for_each           = toset(["a"])\n  family             = each.key\n'
+     '  execution_role_arn = aws_iam_role.exec[each.key].arn\n  container_definitions = jsonencode([\n'
+     '    { name = "e", image = "x", environment = local.common_env },\n  ])\n}\n',
+     "differs per instance"),
+])
+def test_shared_local_whose_uses_disagree_is_left_with_a_note(tmp_path: Path, extra: str, why: str) -> None:
+    (tmp_path / "main.tf").write_text(SHARED_NO_ROLE + "\n" + extra)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    assert any("local.common_env" in n and why in n for n in result.notes), result.notes
+    assert not any(m.name == "DB_PASSWORD" for m in result.moved)
+
+
+MERGED_COMMON = """\
+locals {
+  container_common = {
+    image = "app:1"
+    environment = [
+      { name = "DB_PASSWORD", value = var.db_password },
+      { name = "LOG_LEVEL", value = "info" },
+    ]
+  }
+}
+
+variable "db_password" {
+  sensitive = true
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family                = "api"
+  execution_role_arn    = aws_iam_role.exec.arn
+  container_definitions = jsonencode([merge(local.container_common, { name = "api" })])
+}
+
+resource "aws_ecs_task_definition" "worker" {
+  family                = "worker"
+  execution_role_arn    = aws_iam_role.exec.arn
+  container_definitions = jsonencode([merge(local.container_common, { name = "worker" })])
+}
+"""
+
+
+# Was "internal error: overlapping rewrite edits": every task definition planned the same removal
+# inside the local; moving it for one would take it from the others. One note per task definition.
+def test_merged_container_local_is_left_with_a_note_per_task_definition(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(MERGED_COMMON)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == [] and result.changes == [] and result.moved == []
+    notes = [n for n in result.notes if "written in local.container_common" in n]
+    assert len(notes) == 2 and all("DB_PASSWORD" in n for n in notes), result.notes

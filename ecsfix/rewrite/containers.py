@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Container, EnvEntry, Lst, Obj, ObjItem, Ref, Span, TaskDefinition
+from ..model import Call, Container, EnvEntry, Lst, Obj, ObjItem, Ref, Span, TaskDefinition
 from .edits import (
     Edit,
     alone_on_lines,
@@ -54,6 +54,10 @@ def environment_list(
         if local_uses(mr, name) != 1:
             return None, f"{env.source} is used more than once"
         env = attr.value
+    if isinstance(env, Call) and env.name == "concat":
+        # `concat(local.common_env, [ ... ])`: the literal list holding the entries (the entries of
+        # a local list move inside it, see `forms.shared_env`)
+        env = next((a for a in env.args if isinstance(a, Lst) and all(within(e.span, a.span) for e in entries)), env)
     if not isinstance(env, Lst):
         return None, "environment is not a literal list"
     if not all(within(e.span, env.span) for e in entries):
@@ -97,9 +101,10 @@ def _without_strings(text: str) -> str:
 
 def container_edits(
     plan: Plan, container: Container, env_list: Lst, entries: list[EnvEntry], json_syntax: bool,
-    value_from: dict[str, str],
+    value_from: dict[str, str], shared: str | None = None,
 ) -> None:
-    """Remove `entries` from `env_list` and add one `secrets` item per entry (`value_from` by name)."""
+    """Remove `entries` from `env_list` and add one `secrets` item per entry (`value_from` by name);
+    `shared`: the list of secrets moved out of a shared local, read first (`concat(shared, [...])`)."""
     obj = container.obj
     assert obj is not None
     src = obj.span.file
@@ -117,7 +122,11 @@ def container_edits(
     key = '"secrets"' if json_syntax else "secrets"
     sep = ": " if json_syntax else " = "
 
-    if all_moved and inline and env_item is not None and secrets is None and "\n" in env_item.span.text \
+    concat = env_item.value if env_item is not None and isinstance(env_item.value, Call) \
+        and env_item.value.name == "concat" and env_list in env_item.value.args else None
+
+    if shared is None and all_moved and inline and env_item is not None and secrets is None \
+            and "\n" in env_item.span.text \
             and alone_on_lines(text, env_item.span.start, env_item.span.end):
         # `secrets = [...]` takes the place of `environment = [...]`: same multi-line shape
         indent = indent_of(text, env_item.span.start)
@@ -129,7 +138,11 @@ def container_edits(
         plan.add(src, Edit(line_start(text, env_item.span.start), line_end(text, env_item.span.end),
                            indent + key + sep + "[" + nl + body + indent + "]" + comma + nl))
         return
-    if all_moved and inline and env_item is not None and secrets is not None:
+    if all_moved and concat is not None and len(concat.args) == 2:
+        # `concat(local.common_env, [ ... ])` loses its last literal entry: `local.common_env` alone
+        other = next(a for a in concat.args if a is not env_list)
+        plan.add(src, Edit(concat.span.start, concat.span.end, other.span.text))
+    elif all_moved and inline and env_item is not None and secrets is not None:
         _remove_object_item(plan, obj, env_item, json_syntax)
     elif all_moved:
         plan.add(env_src, Edit(env_list.span.start, env_list.span.end, "[]"))
@@ -142,18 +155,41 @@ def container_edits(
             plan.add(env_src, remove_item(env_src.text, e.span.start, e.span.end))
 
     if isinstance(secrets, Lst):
-        _extend_secrets(plan, obj, secrets, new_items, json_syntax)
+        _extend_secrets(plan, obj, secrets, new_items, json_syntax, shared)
     else:
-        _add_secrets(plan, obj, new_items, json_syntax, key, sep)
+        _add_secrets(plan, obj, new_items, json_syntax, key, sep, shared)
 
 
-def _extend_secrets(plan: Plan, obj: Obj, secrets: Lst, new_items: list[str], json_syntax: bool) -> None:
-    """The container has a `secrets` list: the new items join it."""
+def add_shared_secrets(plan: Plan, container: Container, shared: str) -> str | None:
+    """The container reads the secrets moved out of a shared local (`shared`, an HCL list
+    expression) and has none of its own moving: `secrets = shared`, or its literal `secrets`
+    wrapped in `concat(shared, [...])`. Why not, or None."""
+    obj = container.obj
+    if obj is None or not obj.items:
+        return "container is not a literal object"
+    if container.secrets_expr is not None and not isinstance(container.secrets_expr, Lst):
+        return "secrets that is not a literal list"
+    if isinstance(container.secrets_expr, Lst):
+        _extend_secrets(plan, obj, container.secrets_expr, [], False, shared)
+    else:
+        _add_secrets(plan, obj, [], False, "secrets", " = ", shared)
+    return None
+
+
+def _extend_secrets(plan: Plan, obj: Obj, secrets: Lst, new_items: list[str], json_syntax: bool,
+                    shared: str | None = None) -> None:
+    """The container has a `secrets` list: the new items join it (after `shared`'s, when given)."""
     src = obj.span.file
     text = src.text
     nl = newline_of(text)
+    pre, post = (f"concat({shared}, ", ")") if shared is not None else ("", "")
     close = secrets.span.end - 1
     close_line = line_start(text, close)
+    if shared is not None and (not new_items or secrets.items and not text[close_line:close].strip()):
+        plan.add(src, Edit(secrets.span.start, secrets.span.start, pre))
+        plan.add(src, Edit(secrets.span.end, secrets.span.end, post))
+        if not new_items:
+            return
     if secrets.items and text[close_line:close].strip() == "":
         item_indent = indent_of(text, secrets.items[0].span.start)
         last = secrets.items[-1].span.end
@@ -166,7 +202,7 @@ def _extend_secrets(plan: Plan, obj: Obj, secrets: Lst, new_items: list[str], js
         return
     if "\n" not in obj.span.text:  # a one-line container keeps a one-line list
         plan.add(src, Edit(secrets.span.start, secrets.span.end,
-                           "[" + ", ".join([it.span.text for it in secrets.items] + new_items) + "]"))
+                           pre + "[" + ", ".join([it.span.text for it in secrets.items] + new_items) + "]" + post))
         return
     # `secrets = []` or a one-line list: a multi-line list with the old and new items
     indent = indent_of(text, secrets.span.start)
@@ -175,19 +211,22 @@ def _extend_secrets(plan: Plan, obj: Obj, secrets: Lst, new_items: list[str], js
         body = ("," + nl).join(indent + "  " + s for s in old + new_items) + nl
     else:
         body = "".join(indent + "  " + s + "," + nl for s in old + new_items)
-    plan.add(src, Edit(secrets.span.start, secrets.span.end, "[" + nl + body + indent + "]"))
+    plan.add(src, Edit(secrets.span.start, secrets.span.end, pre + "[" + nl + body + indent + "]" + post))
 
 
-def _add_secrets(plan: Plan, obj: Obj, new_items: list[str], json_syntax: bool, key: str, sep: str) -> None:
-    """The container has no `secrets` yet: a new one after its last item."""
+def _add_secrets(plan: Plan, obj: Obj, new_items: list[str], json_syntax: bool, key: str, sep: str,
+                 shared: str | None = None) -> None:
+    """The container has no `secrets` yet: a new one after its last item (`shared`: see above)."""
     src = obj.span.file
     text = src.text
     nl = newline_of(text)
     close = obj.span.end - 1
+    open_, close_ = ("[", "]") if shared is None else (f"concat({shared}, [", "])")
     if text[line_start(text, close) : close].strip():
         # the closing brace shares its line (a one-line container): `, secrets = [...]` before it
         last = obj.items[-1].span.end
-        plan.add(src, Edit(last, last, ", " + key + sep + "[" + ", ".join(new_items) + "]"))
+        value = shared if shared is not None and not new_items else open_ + ", ".join(new_items) + close_
+        plan.add(src, Edit(last, last, ", " + key + sep + value))
         return
     indent = indent_of(text, obj.items[0].span.start) if obj.items else indent_of(text, close) + "  "
     if json_syntax:
@@ -196,7 +235,11 @@ def _add_secrets(plan: Plan, obj: Obj, new_items: list[str], json_syntax: bool, 
         plan.add(src, Edit(last, last, "," + nl + indent + key + sep + "[" + nl + items + nl + indent + "]"))
         return
     close_line = line_start(text, close)
-    block_text = indent + "secrets = [" + nl + "".join(indent + "  " + s + "," + nl for s in new_items) + indent + "]" + nl
+    if shared is not None and not new_items:
+        block_text = indent + "secrets = " + shared + nl
+    else:
+        block_text = indent + "secrets = " + open_ + nl + "".join(indent + "  " + s + "," + nl for s in new_items) \
+            + indent + close_ + nl
     plan.add(src, Edit(close_line, close_line, block_text))
 
 

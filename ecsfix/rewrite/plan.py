@@ -57,7 +57,10 @@ class Plan:
     hidden: set[str] = field(default_factory=set)  # literal secret values the printed diff must redact
 
     def add(self, src: SourceFile, edit: Edit) -> None:
-        self.files.setdefault(src.path, (src, []))[1].append(edit)
+        """Add an edit; the same edit again (a created role several planners grant) is kept once."""
+        edits = self.files.setdefault(src.path, (src, []))[1]
+        if edit not in edits:
+            edits.append(edit)
 
     def extend(self, other: Plan) -> None:
         for src, edits in other.files.values():
@@ -65,7 +68,7 @@ class Plan:
                 self.add(src, e)
         self.notes.extend(other.notes)
         self.moved.extend(other.moved)
-        self.fixed.extend(other.fixed)
+        self.fixed.extend(line for line in other.fixed if line not in self.fixed)
         self.warnings.extend(other.warnings)
         self.hidden.update(other.hidden)
 

@@ -15,7 +15,7 @@ import re
 import weakref
 from dataclasses import dataclass, field
 
-from ..model import Block, Null, Ref, SourceFile, Str, TaskDefinition
+from ..model import Block, Null, Ref, Str, TaskDefinition
 from .edits import Edit, indent_of, line_end
 from .generate import place_generated, render
 from .hclgen import meta_of
@@ -46,7 +46,7 @@ class RoleTarget:
 
 
 # Roles created in one rewrite, per module (keyed by the module's `Names`, which lives exactly as
-# long as the `ModuleRewrite`): task definition address -> the target handed out first.
+# long as the `ModuleRewrite`): task definition address -> the role and its edits.
 _CREATED: weakref.WeakKeyDictionary[Names, dict[str, RoleTarget]] = weakref.WeakKeyDictionary()
 
 
@@ -59,8 +59,8 @@ def missing_role(td: TaskDefinition) -> bool:
 def execution_role_target(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
     """The role a generated `aws_iam_role_policy` names (EF001 secrets, EF102/EF104 grants).
 
-    A missing role is created: the first caller for a task definition gets the edits in `.plan`
-    (and must add them to its plan); later callers get the same role with an empty plan."""
+    A missing role is created once: every caller gets the same role and the edits in `.plan` (which
+    it adds to its plan when it grants the role anything)."""
     target = role_of(mr, td)
     if target.exclusive and target.role is not None:
         target.note = (f"{where(td)}: {target.resource_address()} manages its inline policies exclusively "
@@ -76,6 +76,9 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         return created_role(mr, td)
     role = td.execution_role
     here = where(td)
+    interp = role.sole_interp() if isinstance(role, Str) else None
+    if interp is not None and isinstance(interp.expr, Ref):  # Terraform 0.11: "${aws_iam_role.x.arn}"
+        role = interp.expr
     if isinstance(role, Ref):
         m = _ROLE_RESOURCE.match(role.source)
         if m:
@@ -111,31 +114,14 @@ def exclusive_management(mr: ModuleRewrite, name: str, block: Block | None) -> t
 # --------------------------------------------------------------------------- a created role
 
 
-class _Handout(dict[str, tuple[SourceFile, list[Edit]]]):
-    """A created role's edits (`Plan.files`): remembers whether a planner took them, which
-    `Plan.extend` does by reading `.values()`."""
-
-    taken = False
-
-    def values(self):  # type: ignore[override]
-        self.taken = True
-        return super().values()
-
-
 def created_role(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
-    """The role created for `td`, once: a later caller gets an empty plan, unless the caller that
-    got the edits dropped them (a planner that gave up on the task definition after asking)."""
+    """The role created for `td`, once per rewrite: every caller gets the same target and edits
+    (a planner that grants it adds them to its plan; `Plan.add` keeps one copy of an edit that
+    several planners add, so it does not matter which of them, or how many, keep their plan)."""
     memo = _CREATED.setdefault(mr.names, {})
-    first = memo.get(td.address)
-    if first is not None:
-        files = first.plan.files
-        if isinstance(files, _Handout) and not files.taken:
-            return first
-        return RoleTarget(first.role, first.note, Plan(), created=first.created)
-    target = _create(mr, td)
-    handout = _Handout(target.plan.files)
-    target.plan.files = handout
-    memo[td.address] = target
+    target = memo.get(td.address)
+    if target is None:
+        target = memo[td.address] = _create(mr, td)
     return target
 
 

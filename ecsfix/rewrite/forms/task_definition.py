@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 
-from ...model import Block, Container, EnvEntry, Lst, Ref, Str, TaskDefinition
-from ..containers import container_edits, environment_list, flagged_entries, unsupported
+from ...model import Block, Container, EnvEntry, Finding, Lst, Ref, Str, TaskDefinition
+from ..containers import add_shared_secrets, container_edits, environment_list, flagged_entries, unsupported
 from ..generate import (
     SECRET_TYPES,
     Secret,
@@ -34,11 +34,14 @@ from ..grants import DECRYPT, SECRET_READ, Grants, emit_policy
 from ..hclgen import hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, where
 from ..roles import RoleTarget, execution_role_target, role_of
+from . import shared_env
 from .base import Refuse, ResourceForm, moved_value
 from .file import File
 from .heredoc import Heredoc
+from .indirect import underlying_form
 from .inline import Inline
 from .local import Local
+from .template_file import TemplateFile
 from .templatefile import Templatefile
 
 FORMS: dict[str, type[ResourceForm]] = {
@@ -47,13 +50,17 @@ FORMS: dict[str, type[ResourceForm]] = {
     "heredoc": Heredoc,
     "file": File,
     "templatefile": Templatefile,
+    "template_file": TemplateFile,
 }
 
 
 def plan(mr: ModuleRewrite) -> Plan:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
     out = Plan()
-    flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    flagged = _planned(mr)
+    # entries of an environment local several containers read move once, first (`shared_env`)
+    shared_locals = shared_env.plan(mr, {(f.span.file.path, f.span.start, f.span.end) for f in flagged})
+    out.extend(shared_locals.plan)
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
@@ -64,6 +71,7 @@ def plan(mr: ModuleRewrite) -> Plan:
         if td.kind == "module":
             continue  # the module planner (`module_inputs`) rewrites module inputs
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
+        spans -= shared_locals.spans
         if not spans:
             continue
         shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
@@ -73,13 +81,27 @@ def plan(mr: ModuleRewrite) -> Plan:
                 f"{os.path.basename(shared[0])} is shared by {len(users[shared[0]])} task definitions; move the entries by hand"
             )
             continue
-        out.extend(plan_task_definition(mr, td, spans))
+        td_plan = plan_task_definition(mr, td, spans, shared_locals.prefix)
+        out.extend(td_plan)
+        for c in td.containers:  # its own entries stayed: it still reads the shared local's secrets
+            prefix = shared_locals.prefix.get(id(c.obj))
+            if prefix and not any(m.container == c.display_name for m in td_plan.moved):
+                add_shared_secrets(out, c, prefix)
     return out
+
+
+def _planned(mr: ModuleRewrite) -> list[Finding]:
+    """The EF001 findings this planner tries to move: the fixable ones, and those of a form in
+    `FORMS` the scan does not call fixable yet (template_file, also as 0.11's `"${...}"` string)."""
+    forms = {td.address: td.form for td in mr.scan.task_definitions if td.kind == "resource"}
+    return [f for f in mr.findings if f.rule == "EF001"
+            and (f.fixable or f.name is not None and forms.get(f.resource) in (*FORMS, "string"))]
 
 
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
     """Findings the scan marks not fixable: one note per task definition, naming the entries."""
-    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable]
+    planned = {id(f) for f in _planned(mr)}
+    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable and id(f) not in planned]
     for td in mr.scan.task_definitions:
         names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
         if names and td.form == "wrapper":
@@ -90,22 +112,23 @@ def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
                              f"definitions written as {td.form}; move {', '.join(names)} to `secrets` by hand")
 
 
-def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:
-    """The EF001 plan for one task definition resource (`flagged`: the entries' file and span)."""
+def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]],
+                         shared: dict[int, str] | None = None) -> Plan:
+    """The EF001 plan for one task definition resource (`flagged`: the entries' file and span;
+    `shared`: containers that also read the secrets moved out of a shared local, see `shared_env`)."""
     plan = Plan()
     block = td.block
     at = where(td)
-    form_type = FORMS.get(td.form)
-    if block is None or td.kind != "resource" or form_type is None:
+    cd_attr = block.attributes.get("container_definitions") if block is not None else None
+    if block is None or td.kind != "resource" or cd_attr is None:
         plan.notes.append(f"{at}: not rewritten: container definitions written as {td.form}; move the entries by hand")
         return plan
-    cd_attr = block.attributes.get("container_definitions")
-    assert cd_attr is not None
-    form = form_type(td, cd_attr.value)
-    why = form.refusal(mr)
+    form = underlying_form(mr, td, cd_attr.value, FORMS)  # `local.x`, `"${...}"`: the form they lead to
+    why = form if isinstance(form, str) else form.refusal(mr)
     if why:
         plan.notes.append(f"{at}: not rewritten: {why}")
         return plan
+    assert not isinstance(form, str)
 
     existing = existing_secret(mr, td)
     label = block.labels[1]
@@ -161,7 +184,8 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
                 value_from[e.name] = "${" + f"{secret.name}_arn" + "}:" + key + "::"
             else:
                 value_from[e.name] = "${" + secret.arn + "}:" + key + "::"
-        container_edits(plan, container, env_list, entries, form.json_syntax, value_from)
+        container_edits(plan, container, env_list, entries, form.json_syntax, value_from,
+                        (shared or {}).get(id(container.obj)))
     if form.templated and not ssm:
         template_vars.append((f"{secret.name}_arn", secret.arn))
 
