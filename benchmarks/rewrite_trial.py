@@ -280,6 +280,7 @@ class DirResult:
     fixable_mismatch: list[dict[str, Any]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)  # other fixes in the plan (deploy-readiness rules)
     other_rules: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -422,6 +423,7 @@ class Trial:
         planned = [m for m in plan.get("moved", []) if isinstance(m, dict)]
         res.planned = len(planned)
         res.notes = [str(n) for n in plan.get("notes", [])]
+        res.fixed = [str(x)[:300] for x in plan.get("fixed", [])]
         res.rewrite_errors = [str(e)[:300] for e in plan.get("errors", [])]
         if not plan and r.stderr.strip() and not res.tracebacks:
             res.rewrite_errors.append(r.stderr.strip().splitlines()[-1][:300])
