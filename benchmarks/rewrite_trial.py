@@ -58,9 +58,12 @@ MODULE_RE = re.compile(r'^[ \t]*module[ \t]+"([^"]+)"[ \t]*\{', re.M)
 ENV_INPUT_RE = re.compile(
     r'^[ \t]*"?(?:map_environment|environment_variables|env_vars|environment_vars|container_environment|'
     r'container_env|task_environment|app_environment|container_definitions|container_definition)"?[ \t]*=|'
-    r'^[ \t]*"?environment"?[ \t]*=[ \t]*(?:\[|\{|concat\(|merge\(|flatten\(|tolist\(|local\.)',
+    r'^[ \t]*"?environment"?[ \t]*=[ \t]*(?:\[|\{|concat\(|merge\(|flatten\(|tolist\()',
     re.M,
 )
+# `environment = local.x` names a deployment stage as often as it passes entries: only for an ECS-like source
+ENV_LOCAL_RE = re.compile(r'^[ \t]*"?environment"?[ \t]*=[ \t]*local\.', re.M)
+ECS_SOURCE_RE = re.compile(r'^[ \t]*source[ \t]*=[ \t]*"[^"]*(?:ecs|container|fargate|task)', re.M | re.I)
 TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)")
 # a frame of a plain Python traceback, or of a rich one ("│ /path/file.py:123 in func")
 FRAME_RES = (
@@ -130,7 +133,8 @@ def module_dir_kind(files: list[Path]) -> str | None:
             kinds.add("task_definition")
         if f.name.endswith(".tf"):
             for m in MODULE_RE.finditer(text):
-                if ENV_INPUT_RE.search(_block_body(text, m.end() - 1)):
+                body = _block_body(text, m.end() - 1)
+                if ENV_INPUT_RE.search(body) or (ENV_LOCAL_RE.search(body) and ECS_SOURCE_RE.search(body)):
                     kinds.add("module_call")
                     break
     if "task_definition" in kinds:
