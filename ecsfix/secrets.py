@@ -39,7 +39,9 @@ __all__ = [
     "Verdict",
     "classify",
     "classify_value",
+    "key_pair",
     "name_is_secret",
+    "pointer_word",
     "points_elsewhere",
     "redact",
     "secret_flag_name",
@@ -61,7 +63,7 @@ _DIGITS = "0123456789"
 # Tokens that are secret on their own.
 _SECRET_TOKENS = frozenset(
     {
-        "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PASSPHRASE", "PASSCODE",
+        "PASSWORD", "PASSWORDS", "PASSWD", "PASSWRD", "PASS", "PWD", "PASSPHRASE", "PASSCODE",
         "SECRET", "SECRETS", "TOKEN", "TOKENS", "APIKEY", "APIKEYS", "APITOKEN",
         "CREDENTIAL", "CREDENTIALS", "CREDS", "CRED", "DSN",
         "PRIVATEKEY", "PRIVKEY", "SECRETKEY", "ACCESSKEY", "AUTHTOKEN", "ACCESSTOKEN",
@@ -69,7 +71,7 @@ _SECRET_TOKENS = frozenset(
     }
 )  # fmt: skip
 # A token ending with one of these is the same word glued to a prefix (PGPASSWORD, MYSQLPWD is not).
-_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "PASSPHRASE", "CREDENTIALS")
+_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "PASSWRD", "SECRET", "TOKEN", "APIKEY", "PASSPHRASE", "CREDENTIALS")
 # X followed by KEY / KEYS.
 _KEY_QUALIFIERS = frozenset(
     {
@@ -126,7 +128,13 @@ _ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGI
 _NEVER_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "GOOGLE_APPLICATION_CREDENTIALS"})
 
 
-_TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
+# PW is a password only as the last word (SMTP_PW, ADMIN_PW2); elsewhere it is too short to
+# say so (Playwright's PW_TEST_* settings).
+_LAST_ONLY_TOKENS = frozenset({"PW"})
+_TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | _LAST_ONLY_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
+# Glued spellings of the words of an access key pair (AccessKeyId, SECRETACCESSKEY).
+_PAIR_WORDS = {"ACCESSKEYID": ("ACCESS", "KEY", "ID"), "ACCESSKEY": ("ACCESS", "KEY"), "KEYID": ("KEY", "ID"),
+               "SECRETACCESSKEY": ("SECRET", "ACCESS", "KEY"), "SECRETKEY": ("SECRET", "KEY")}
 _GLUED_SUFFIX_RE = _lazy("_GLUED_SUFFIX_RE", r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
 
 
@@ -180,6 +188,8 @@ def _find_hits(toks: list[str], extra: tuple[tuple[str, ...], ...]) -> list[tupl
                 or (nxt == "HEADER" and i + 2 < n and toks[i + 2] in ("VALUE", "VAL"))
             ):
                 hits.append((i, i, "AUTH" if t == "AUTHORIZATION" else t, True))
+        elif t in _LAST_ONLY_TOKENS and nxt is None:
+            hits.append((i, i, t, False))
         elif len(t) > 6 and t.endswith(_SECRET_SUFFIXES):
             label = next(s for s in _SECRET_SUFFIXES if t.endswith(s))
             hits.append((i, i, label, False))
@@ -222,10 +232,16 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
         return f"name {canon} is one of the names AWS Security Hub control ECS.8 flags", False
     if canon in _NEVER_SECRET_NAMES:
         return None
-    # AWS_ACCESS_KEY_ID inside a longer name (PROD_AWS_ACCESS_KEY_ID) is still AWS's key id.
-    if "AWS_ACCESS_KEY_ID" in canon and f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") != -1:
+    # AWS_ACCESS_KEY_ID inside a longer name (PROD_AWS_ACCESS_KEY_ID) is still AWS's key id,
+    # unless a pointer word follows it (AWS_ACCESS_KEY_ID_PARAMETER names where it is).
+    at = f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") if "AWS_ACCESS_KEY_ID" in canon else -1
+    if at != -1 and _POINTER_TOKENS.isdisjoint(canon[at + len("AWS_ACCESS_KEY_ID") :].split("_")):
         return "name contains AWS_ACCESS_KEY_ID (flagged by AWS Security Hub control ECS.8)", False
     toks = [t.rstrip(_DIGITS) or t for t in raw]
+    pair = _key_pair(toks)
+    if pair is not None and pair[0] == "id" and "AWS" in pair[1]:
+        # AWS_S3_ACCESS_KEY_ID, AWS_DYNAMODB_ACCESS_KEY_ID: an AWS key id whatever the service word
+        return "name is an AWS access key id (AWS Security Hub control ECS.8 flags AWS_ACCESS_KEY_ID)", False
     if not comp.extra_tokens and _TRIGGER_TOKENS.isdisjoint(toks) and not _GLUED_SUFFIX_RE.search(canon):
         return None  # fast path: nothing that could start a secret term
     hits = _find_hits(toks, comp.extra_tokens)
@@ -247,6 +263,31 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
     return f"name contains the token {label}", weak
 
 
+def _key_pair(toks: list[str]) -> tuple[str, tuple[str, ...]] | None:
+    """("id" | "secret", the words before) for the two halves of an access key pair:
+    S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, LockAccessKeyId / LockSecretAccessKey."""
+    if not toks or toks[-1] not in ("ID", "KEY", "KEYID", "ACCESSKEYID", "ACCESSKEY", "SECRETACCESSKEY"):
+        return None
+    words: list[str] = []
+    for t in toks:
+        words.extend(_PAIR_WORDS.get(t, (t,)))
+    if words[-3:] == ["ACCESS", "KEY", "ID"]:
+        return "id", tuple(words[:-3])
+    if words[-3:] == ["SECRET", "ACCESS", "KEY"]:
+        return "secret", tuple(words[:-3])
+    return None
+
+
+def key_pair(name: str) -> tuple[str, str] | None:
+    """("id" | "secret", stem) when the name is one half of an access key pair, the stem being the
+    words before it (``DelegationsRunner__LockAccessKeyId`` -> ("id", "DELEGATIONS_RUNNER_LOCK")):
+    an id and a secret with the same stem in one container are one credential."""
+    if "KEY" not in name.upper():
+        return None
+    pair = _key_pair(_tokens(name))
+    return (pair[0], "_".join(pair[1])) if pair is not None else None
+
+
 _WORD_RE = _lazy("_WORD_RE", r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
@@ -256,9 +297,15 @@ def points_elsewhere(reference: str) -> bool:
     `var.db_password_arn`, `aws_ssm_parameter.token.name`, `var.password_length`). An entry whose
     name says secret but whose value is such a reference passes an ARN or a name, not a secret
     (and moving it to `secrets` would hand the container the secret instead)."""
-    words = _WORD_RE.findall(reference)
+    return pointer_word(reference) is not None
+
+
+def pointer_word(text: str) -> str | None:
+    """The pointer word (ARN, NAME, ID, PATH...) a reference or a name ends with, or None."""
+    words = _WORD_RE.findall(text)
     toks = _tokens(words[-1]) if words else []
-    return bool(toks) and (toks[-1].rstrip(_DIGITS) or toks[-1]) in _POINTER_TOKENS
+    last = (toks[-1].rstrip(_DIGITS) or toks[-1]) if toks else None
+    return last if last in _POINTER_TOKENS else None
 
 
 def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:
@@ -285,6 +332,12 @@ def secret_flag_name(arg: str, *, config: DetectConfig | None = None) -> bool:
 # --------------------------------------------------------------------------- values: helpers
 
 _SENTINEL = "\x00"
+_SSH_KEY_WHY = "name contains the token SSH_KEY"
+_KEY_PAIR_NAME_RE = _lazy("_KEY_PAIR_NAME_RE", r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# An OpenSSH public key (`ssh-ed25519 AAAA... comment`): public by design.
+_PUBLIC_KEY_RE = _lazy("_PUBLIC_KEY_RE",
+    r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(?:\s+\S+)?\s*")
 _BOOLISH = frozenset(
     {"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "enabled", "disabled",
      "enable", "disable", "none", "null", "nil", "undefined"}
@@ -360,7 +413,7 @@ def _is_benign(v: str) -> bool:
         return True
     if s[0] in "/~." and _PATH_RE.fullmatch(s):
         return not _looks_random(s.replace("/", ""))
-    return False
+    return s[0] in "se" and bool(_PUBLIC_KEY_RE.fullmatch(s))
 
 
 def _entropy(s: str) -> float:
@@ -770,6 +823,9 @@ def classify(name: str | None, value: str | None, *, config: DetectConfig | None
         word = value.strip()
         if word.isalpha() and len(word) < 16:
             return None  # KAFKA_AUTH=iam, AUTH_MODE=oidc: an AUTH-only name holding a mode word
+    if name_v is not None and name_v[0] == _SSH_KEY_WHY and value_why is None and value is not None \
+            and _KEY_PAIR_NAME_RE.fullmatch(value.strip()) and not _looks_random(value.strip()):
+        return None  # SSH_KEY = "deployer-key": the name of an EC2 key pair, not the key
     if name_v is not None and value_why is not None:
         return Verdict("both", f"{name_v[0]}; {value_why}")
     if name_v is not None:

@@ -66,6 +66,7 @@ class Label:
     name: str
     secret: bool
     xfail: str | None = None  # a known, documented limitation (never used to weaken a label)
+    group: str | None = None  # the detection issue group the entry was written for ("names", ...)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -95,10 +96,11 @@ class Table:
 class Doc:
     """A file written line by line; `entry` records the label of the line it starts."""
 
-    def __init__(self, table: Table, form: str, path: str):
+    def __init__(self, table: Table, form: str, path: str, group: str | None = None):
         self.table = table
         self.form = form
         self.path = path
+        self.group = group
         self.lines: list[str] = []
         table.files[path] = ""  # keep insertion order
 
@@ -110,7 +112,7 @@ class Doc:
     def entry(self, text: str, name: str, secret: bool, *, literal: str | None = None,
               xfail: str | None = None, indent: int = 8) -> Doc:
         """One entry; a multi-line `text` is re-indented to `indent` spaces."""
-        self.table.labels.append(Label(self.form, self.path, len(self.lines) + 1, name, secret, xfail))
+        self.table.labels.append(Label(self.form, self.path, len(self.lines) + 1, name, secret, xfail, self.group))
         if secret and literal is not None:
             self.table.secret_values.add(literal)
         if "\n" in text.strip("\n"):
@@ -1051,6 +1053,87 @@ def for_each_form(t: Table) -> None:
     """).add(EXEC_ROLE)
 
 
+# --------------------------------------------------------------------------- detection groups
+# Shapes seen in real repositories (issue 13), each in the form it was seen in.
+
+
+def names_group(t: Table) -> None:
+    """Password abbreviations, access key pairs under prefixes and in camelCase, and their look-alikes."""
+    d = Doc(t, "jsonencode-multi-line", "names/main.tf", group="names")
+    d.add("""
+        variable "smtp_pw" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "ldap_bind_passwrd" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "s3_access_key_id" {
+          type = string
+        }
+
+        variable "s3_secret_access_key" {
+          type      = string
+          sensitive = true
+        }
+
+        resource "aws_iam_access_key" "lock" {
+          user = "delegations-runner"
+        }
+
+        resource "aws_ecs_task_definition" "mailer" {
+          family             = "mailer"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "mailer"
+              image = "acme/mailer:5.2.0"
+              environment = [
+    """)
+    d.entry('        { name = "SMTP_PW", value = var.smtp_pw },', "SMTP_PW", True)
+    d.entry('        { name = "LDAP_BIND_PASSWRD", value = var.ldap_bind_passwrd },', "LDAP_BIND_PASSWRD", True)
+    d.entry('        { name = "PWD", value = "/srv/mailer" },', "PWD", False)
+    d.entry('        { name = "PW_TEST_HTML_REPORT_OPEN", value = "never" },', "PW_TEST_HTML_REPORT_OPEN", False)
+    d.entry('        { name = "AWS_S3_ACCESS_KEY_ID", value = var.s3_access_key_id },', "AWS_S3_ACCESS_KEY_ID", True)
+    d.entry('        { name = "AWS_S3_SECRET_ACCESS_KEY", value = var.s3_secret_access_key },',
+            "AWS_S3_SECRET_ACCESS_KEY", True)
+    d.entry('        { name = "AWS_DYNAMODB_ACCESS_KEY_ID", value = "EXAMPLEDYNAMOKEYID01" },',
+            "AWS_DYNAMODB_ACCESS_KEY_ID", True, literal="EXAMPLEDYNAMOKEYID01")
+    d.entry('        { name = "AWS_DYNAMODB_REGION", value = "eu-west-1" },', "AWS_DYNAMODB_REGION", False)
+    d.entry('        { name = "DelegationsRunner__LockAccessKeyId", value = aws_iam_access_key.lock.id },',
+            "DelegationsRunner__LockAccessKeyId", True)
+    d.entry('        { name = "DelegationsRunner__LockSecretAccessKey", value = aws_iam_access_key.lock.secret },',
+            "DelegationsRunner__LockSecretAccessKey", True)
+    d.entry('        { name = "DelegationsRunner__LockTableName", value = "delegation-locks" },',
+            "DelegationsRunner__LockTableName", False)
+    d.add("""
+              ]
+            },
+            {
+              name  = "uploader"
+              image = "acme/uploader:1.9.0"
+              environment = [
+    """)
+    d.entry('        { name = "ACCESS_KEY_ID", value = "uploads-reader" },', "ACCESS_KEY_ID", False)
+    d.entry('        { name = "AWS_ACCESS_KEY_ID_PARAMETER", value = aws_ssm_parameter.uploads_key_id.name },',
+            "AWS_ACCESS_KEY_ID_PARAMETER", False)
+    d.entry('        { name = "SSH_KEY", value = "deployer-key" },', "SSH_KEY", False)
+    d.entry('        { name = "GIT_SSH_PUBLIC_KEY", value = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLE ci@acme" },',
+            "GIT_SSH_PUBLIC_KEY", False)
+    d.quiet("hcl", 8, [("OAUTH_CLIENT_ID", CLIENT_ID), ("PASSWORD_MIN_LENGTH", "12"), ("TOKEN_TTL_SECONDS", "900"),
+                       ("DB_SECRET_ARN", SECRET_ARN)])
+    d.entry('        { name = "ADMIN_PW", value = "EXAMPLE-admin-pw" },', "ADMIN_PW", True, literal="EXAMPLE-admin-pw")
+    d.add("""
+              ]
+            },
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1067,6 +1150,7 @@ FORMS = (
     taskdef_json,
     count_form,
     for_each_form,
+    names_group,
 )
 
 

@@ -143,6 +143,21 @@ NAME_CASES = [
     case("RATE_LIMIT_REDIS_PASSWORD", None, N, "quantity-word-elsewhere"),
     case("UPSTREAM_AUTHORIZATION", "Bearer ${var.token}", N, "authorization-last-token"),
     case("PASSWORD", "P@ss w0rd with spaces", N, "password-with-spaces"),
+    # password abbreviations (issue 13, group 3)
+    case("SMTP_PW", "hunter2", N, "pw-last-token"),
+    case("ADMIN_PW2", None, N, "pw-last-token-with-digit"),
+    case("smtpPw", "hunter2", N, "pw-camel-case"),
+    case("DB_PASSWRD", "hunter2", N, "passwrd"),
+    case("LDAP_BIND_PASSWRD", None, N, "passwrd-reference"),
+    case("MYSQLPASSWRD", "hunter2", N, "passwrd-glued"),
+    # AWS access key ids under a service prefix, in any spelling
+    case("AWS_S3_ACCESS_KEY_ID", None, N, "aws-s3-access-key-id"),
+    case("AWS_DYNAMODB_ACCESS_KEY_ID", None, N, "aws-dynamodb-access-key-id"),
+    case("AwsSesAccessKeyId", None, N, "aws-access-key-id-camel"),
+    case("Storage__AwsAccessKeyId", None, N, "aws-access-key-id-dotnet-section"),
+    case("DelegationsRunner__LockSecretAccessKey", None, N, "secret-access-key-dotnet-section"),
+    case("AWS_DYNAMODB_SECRET_ACCESS_KEY", None, N, "aws-dynamodb-secret-access-key"),
+    case("SSH_KEY", None, N, "ssh-key-unknown-value"),
 ]
 
 # --------------------------------------------------------------------------- look-alike names
@@ -210,6 +225,21 @@ LOOKALIKE_CASES = [
     case("PASS_THROUGH_HEADERS", "x-request-id", None, "pass-through"),
     case("SSH_KEY_PATH", None, None, "ssh-key-path"),
     case("PWD", "/app", None, "shell-pwd"),
+    case("PWD", None, None, "shell-pwd-reference"),
+    case("OLDPWD", "/", None, "shell-oldpwd"),
+    case("PW_TEST_HTML_REPORT_OPEN", "never", None, "pw-not-last-token"),
+    case("SMTP_PW_FILE", "/run/secrets/smtp", None, "pw-file"),
+    case("PW_MIN_LENGTH", "12", None, "pw-min-length"),
+    case("PWA_MANIFEST", "/manifest.json", None, "pwa-is-not-pw"),
+    case("ACCESS_KEY_ID", None, None, "access-key-id-alone"),
+    case("S3_ACCESS_KEY_ID", "minio-reader", None, "s3-access-key-id-alone"),
+    case("DelegationsRunner__LockAccessKeyId", None, None, "access-key-id-alone-camel"),
+    case("AWS_KMS_KEY_ID", "alias/app", None, "aws-kms-key-id"),
+    case("AWS_ACCESS_KEY_ID_PARAMETER", None, None, "aws-access-key-id-parameter-name"),
+    case("SSH_KEY", "deployer-key", None, "ssh-key-pair-name"),
+    case("EC2_SSH_KEY", "prod_bastion.2024", None, "ssh-key-pair-name-dotted"),
+    case("SSH_KEY", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEexampleEXAMPLE deploy@ci", None, "ssh-public-key"),
+    case("AUTHORIZED_KEYS", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQEXAMPLE", None, "authorized-keys-public"),
     case("GOOGLE_APPLICATION_CREDENTIALS", None, None, "gcp-credentials-file-convention"),
     case("AWS_SHARED_CREDENTIALS_FILE", None, None, "aws-credentials-file"),
     case("AWS_WEB_IDENTITY_TOKEN_FILE", None, None, "web-identity-token-file"),
@@ -379,6 +409,8 @@ BOTH_CASES = [
     case("PRIVATE_KEY", PEM, B, "private-key-name-pem-value"),
     case("AUTH_TOKEN", "Bearer EXAMPLEtoken0123456789", B, "auth-token-bearer"),
     case("SESSION_SECRET", RANDOM_B64, B, "secret-name-high-entropy"),
+    case("GIT_SSH_KEY", PEM_OPENSSH, B, "ssh-key-private-key-value"),
+    case("SSH_KEY", RANDOM_B64, B, "ssh-key-random-value"),
 ]
 
 ALL_CASES = (

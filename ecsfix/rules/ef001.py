@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model import Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
-from ..secrets import classify, points_elsewhere
+from ..model import Container, Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
+from ..secrets import Verdict, classify, key_pair, pointer_word
 from .base import RuleContext
 from .values import view
 
@@ -13,15 +13,43 @@ from .values import view
 REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
 
 
+def _verdicts(container: Container, ctx: RuleContext) -> list[Verdict | None]:
+    """One verdict per environment entry of the container, pairs of access keys included."""
+    verdicts: list[Verdict | None] = []
+    for entry in container.environment:
+        verdict = classify(entry.name, view(entry.value).text, config=ctx.detect)
+        if verdict is not None and verdict.reason == "name" and "ECS.8" not in verdict.why \
+                and _pointer(entry.name, entry.value):
+            verdict = None  # DB_PASSWORD = aws_secretsmanager_secret.db.arn: an ARN, not the password
+        verdicts.append(verdict)
+    # An access key id whose secret access key is flagged in the same container is one credential
+    # with it: it moves too (S3_ACCESS_KEY_ID next to S3_SECRET_ACCESS_KEY).
+    secrets_by_stem: dict[str, str] = {}
+    for entry, verdict in zip(container.environment, verdicts, strict=True):
+        pair = key_pair(entry.name) if entry.name and verdict is not None else None
+        if pair is not None and pair[0] == "secret":
+            secrets_by_stem[pair[1]] = entry.name  # type: ignore[assignment]
+    if not secrets_by_stem:
+        return verdicts
+    for i, entry in enumerate(container.environment):
+        pair = key_pair(entry.name) if entry.name and verdicts[i] is None else None
+        if pair is None or pair[0] != "id" or pair[1] not in secrets_by_stem:
+            continue
+        text = view(entry.value).text
+        if text is not None and classify("ACCESS_KEY", text, config=ctx.detect) is None:
+            continue  # empty, a boolean, a number, an ARN: not a key id
+        if not _pointer(entry.name, entry.value):
+            verdicts[i] = Verdict("name", f"name {entry.name} is the access key id of {secrets_by_stem[pair[1]]} in the "
+                                  "same container (AWS Security Hub control ECS.8 flags access key ids)")
+    return verdicts
+
+
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
     for container in td.containers:
-        for entry in container.environment:
-            seen = view(entry.value)
-            verdict = classify(entry.name, seen.text, config=ctx.detect)
+        for entry, verdict in zip(container.environment, _verdicts(container, ctx), strict=True):
             if verdict is None:
                 continue
-            if verdict.reason == "name" and "ECS.8" not in verdict.why and _pointer(entry.value):
-                continue  # DB_PASSWORD = aws_secretsmanager_secret.db.arn: an ARN, not the password
+            seen = view(entry.value)
             fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
             if td.kind == "plan":
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
@@ -49,12 +77,17 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-def _pointer(value: Value | None) -> bool:
-    """The value is a reference whose name says it points to the secret (an ARN, a name, a path)."""
+def _pointer(name: str | None, value: Value | None) -> bool:
+    """The value is a reference whose name says it points to the secret (an ARN, a name, a path),
+    and the entry's own name does not say the same (S3_ACCESS_KEY_ID = var.s3_access_key_id
+    passes an id because an id is what the entry holds)."""
     if value is None:
         return False
     expr: Expr | None = value.resolved
     if isinstance(expr, Str):
         interp = expr.sole_interp()
         expr = interp.expr if isinstance(interp, Interp) else expr
-    return isinstance(expr, Ref) and points_elsewhere(expr.source)
+    if not isinstance(expr, Ref):
+        return False
+    word = pointer_word(expr.source)
+    return word is not None and not (name and pointer_word(name) == word)
