@@ -40,6 +40,37 @@ REPORTED = "unreadable input (reported as an error)"
 PASSTHROUGH_FUNCS = {"jsonencode", "tolist", "toset", "tomap", "tostring", "sensitive", "nonsensitive", "jsondecode"}
 
 
+@dataclass(frozen=True)
+class Declared:
+    """What the `variable` block of a `var.x...` reference declares."""
+
+    type: str | None  # the type constraint of the referenced value (`bool`, `list(string)`), if written
+    description: str | None
+    default: Expr | None  # None when there is no default (`default = null` is a Null)
+
+
+def _type_at(type_expr: Expr | None, steps: list[str | int]) -> Expr | None:
+    """The type constraint of `var.x.a[0]` given the one of `var.x`: object attributes by name,
+    element types of list/set/map/tuple collections, `optional(T)` unwrapped."""
+    for step in steps:
+        while isinstance(type_expr, Call) and type_expr.name == "optional" and type_expr.args:
+            type_expr = type_expr.args[0]
+        if not isinstance(type_expr, Call) or not type_expr.args:
+            return None
+        arg = type_expr.args[0]
+        if type_expr.name == "object" and isinstance(arg, Obj) and isinstance(step, str):
+            type_expr = arg.get(step)
+        elif type_expr.name in ("list", "set", "map"):
+            type_expr = arg
+        elif type_expr.name == "tuple" and isinstance(arg, Lst) and isinstance(step, int) and step < len(arg.items):
+            type_expr = arg.items[step]
+        else:
+            return None
+    while isinstance(type_expr, Call) and type_expr.name == "optional" and type_expr.args:
+        type_expr = type_expr.args[0]
+    return type_expr
+
+
 @dataclass
 class Scope:
     """Template variables in effect (inside a `templatefile` template) and where they came from."""
@@ -111,6 +142,24 @@ class Resolver:
             self.consulted.append(path)
             return path
         return None
+
+    # ------------------------------------------------------------------ variables
+    def declared(self, reference: str) -> Declared | None:
+        """The declaration behind `var.x` (or `var.x.attr[0]`) in this module, or None."""
+        root, steps = split_traversal(reference)
+        if root != "var" or not steps or not isinstance(steps[0], str):
+            return None
+        block = self.module.variable(steps[0])
+        if block is None:
+            return None
+        type_expr = _type_at(block.attr("type"), steps[1:])
+        type_text = None
+        if isinstance(type_expr, Str):  # Terraform 0.11: type = "string"
+            type_text = type_expr.value
+        elif type_expr is not None:
+            type_text = type_expr.span.text.strip()
+        description = block.attr("description")
+        return Declared(type_text, description.value if isinstance(description, Str) else None, block.attr("default"))
 
     # ------------------------------------------------------------------ references
     def resolve(self, expr: Expr | None, scope: Scope | None = None, via: list[str] | None = None) -> Expr | None:

@@ -1134,6 +1134,66 @@ def names_group(t: Table) -> None:
     """).add(EXEC_ROLE)
 
 
+def typed_variables_group(t: Table) -> None:
+    """Values from variables declared bool or number are never secrets, whatever the name."""
+    d = Doc(t, "env list in locals", "typed_vars/main.tf", group="typed variables")
+    d.add("""
+        variable "write_git_creds" {
+          description = "Write the Git credentials to ~/.git-credentials"
+          type        = bool
+        }
+
+        variable "gh_token" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "rate_tokens" {
+          type = number
+        }
+
+        variable "otp" {
+          type = object({
+            secret_digits = number
+            issuer        = string
+            secret        = optional(string)
+          })
+        }
+
+        variable "rotate_api_key" {
+          type = "bool"
+        }
+
+        locals {
+          atlantis_env = [
+    """)
+    d.entry('    { name = "ATLANTIS_WRITE_GIT_CREDS", value = var.write_git_creds },', "ATLANTIS_WRITE_GIT_CREDS", False)
+    d.entry('    { name = "ATLANTIS_GH_TOKEN", value = var.gh_token },', "ATLANTIS_GH_TOKEN", True)
+    d.entry('    { name = "ATLANTIS_HIDE_PREV_PLAN_COMMENTS", value = tostring(true) },',
+            "ATLANTIS_HIDE_PREV_PLAN_COMMENTS", False)
+    d.entry('    { name = "RATE_TOKENS", value = tostring(var.rate_tokens) },', "RATE_TOKENS", False)
+    d.entry('    { name = "OTP_SECRET_DIGITS", value = "${var.otp.secret_digits}" },', "OTP_SECRET_DIGITS", False)
+    d.entry('    { name = "OTP_SECRET", value = var.otp.secret },', "OTP_SECRET", True)
+    d.entry('    { name = "API_KEY_ROTATE", value = var.rotate_api_key },', "API_KEY_ROTATE", False)
+    d.entry('    { name = "GIT_CREDS_CACHE", value = false },', "GIT_CREDS_CACHE", False)
+    d.add("""
+          ]
+        }
+
+        resource "aws_ecs_task_definition" "atlantis" {
+          family             = "atlantis"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name        = "atlantis"
+              image       = "ghcr.io/runatlantis/atlantis:v0.28.1"
+              environment = local.atlantis_env
+            }
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1151,6 +1211,7 @@ FORMS = (
     count_form,
     for_each_form,
     names_group,
+    typed_variables_group,
 )
 
 

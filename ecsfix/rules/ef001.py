@@ -8,6 +8,7 @@ from ..model import Container, Expr, Finding, Interp, Ref, Str, TaskDefinition, 
 from ..secrets import Verdict, classify, key_pair, pointer_word
 from .base import RuleContext
 from .values import view
+from .variables import scalar_typed
 
 # The forms `ecsfix rewrite` edits (rewrite/engine.py, rewrite/modules.py); the rest get a "by hand" hint.
 REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
@@ -17,6 +18,9 @@ def _verdicts(container: Container, ctx: RuleContext) -> list[Verdict | None]:
     """One verdict per environment entry of the container, pairs of access keys included."""
     verdicts: list[Verdict | None] = []
     for entry in container.environment:
+        if scalar_typed(entry.value, ctx.resolver):
+            verdicts.append(None)  # a bool or number variable: never a secret, whatever the name
+            continue
         verdict = classify(entry.name, view(entry.value).text, config=ctx.detect)
         if verdict is not None and verdict.reason == "name" and "ECS.8" not in verdict.why \
                 and _pointer(entry.name, entry.value):

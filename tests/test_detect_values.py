@@ -1,0 +1,159 @@
+"""Issue 13, groups 3-8: shapes from real repositories that the scan judged wrongly, as tables of
+small Terraform modules. Each case is one task definition; the test scans it and compares the
+EF001 findings (entry name -> severity) with what the case expects."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.labelled import run_main
+
+
+def _module(variables: str, entries: str, extra: str = "") -> str:
+    return textwrap.dedent(variables) + textwrap.dedent(f"""
+        resource "aws_ecs_task_definition" "app" {{
+          family = "app"
+          container_definitions = jsonencode([
+            {{
+              name  = "app"
+              image = "acme/app:1.0.0"
+              environment = [
+        {textwrap.indent(textwrap.dedent(entries).strip(), "        ")}
+              ]
+            }}
+          ])
+        }}
+        """) + textwrap.dedent(extra)
+
+
+def scan_ef001(root: Path) -> dict[str, dict[str, object]]:
+    run = run_main("scan", "--no-cache", "--format", "json", ".", cwd=root)
+    assert run.code in (0, 1, 2), run.stderr
+    doc = run.json()
+    return {str(f["name"]): f for f in doc["findings"] if f["rule"] == "EF001"}
+
+
+def _case(case_id: str, files: dict[str, str], expected: dict[str, str]) -> object:
+    return pytest.param(files, expected, id=case_id)
+
+
+# --------------------------------------------------------------------------- group 3: names
+
+NAMES = [
+    _case("pair-prefixed", {"main.tf": _module("""
+        variable "s3_key_id" { type = string }
+        variable "s3_secret" { type = string }
+        """, """
+        { name = "S3_ACCESS_KEY_ID", value = var.s3_key_id },
+        { name = "S3_SECRET_ACCESS_KEY", value = var.s3_secret },
+        """)}, {"S3_ACCESS_KEY_ID": "high", "S3_SECRET_ACCESS_KEY": "high"}),
+    _case("pair-camel-sections", {"main.tf": _module("", """
+        { name = "Runner__LockAccessKeyId", value = aws_iam_access_key.lock.id },
+        { name = "Runner__LockSecretAccessKey", value = aws_iam_access_key.lock.secret },
+        { name = "Runner__LockTable", value = "locks" },
+        """)}, {"Runner__LockAccessKeyId": "high", "Runner__LockSecretAccessKey": "high"}),
+    _case("pair-other-stem-does-not-pair", {"main.tf": _module("", """
+        { name = "UPLOADS_ACCESS_KEY_ID", value = "uploads-reader" },
+        { name = "BACKUP_SECRET_ACCESS_KEY", value = var.backup_secret },
+        """)}, {"BACKUP_SECRET_ACCESS_KEY": "high"}),
+    _case("id-alone", {"main.tf": _module("", """
+        { name = "ACCESS_KEY_ID", value = "reports-reader" },
+        """)}, {}),
+    _case("pair-with-empty-id", {"main.tf": _module("", """
+        { name = "S3_ACCESS_KEY_ID", value = "" },
+        { name = "S3_SECRET_ACCESS_KEY", value = var.s3_secret },
+        """)}, {"S3_SECRET_ACCESS_KEY": "high"}),
+    _case("pair-secret-is-an-arn", {"main.tf": _module("", """
+        { name = "S3_ACCESS_KEY_ID", value = var.s3_key_id },
+        { name = "S3_SECRET_ACCESS_KEY", value = aws_secretsmanager_secret.s3.arn },
+        """)}, {}),
+    _case("aws-service-prefix", {"main.tf": _module("", """
+        { name = "AWS_S3_ACCESS_KEY_ID", value = var.aws_s3_access_key_id },
+        { name = "AWS_DYNAMODB_ACCESS_KEY_ID", value = var.dynamodb_key_id },
+        """)}, {"AWS_S3_ACCESS_KEY_ID": "high", "AWS_DYNAMODB_ACCESS_KEY_ID": "high"}),
+    _case("pw-words", {"main.tf": _module("", """
+        { name = "SMTP_PW", value = var.smtp_pw },
+        { name = "DB_PWD", value = var.db_pwd },
+        { name = "LDAP_PASSWRD", value = var.ldap_passwrd },
+        { name = "PWD", value = "/app" },
+        """)}, {"SMTP_PW": "high", "DB_PWD": "high", "LDAP_PASSWRD": "high"}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), NAMES)
+def test_names(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    _check(tmp_path, files, expected)
+
+
+# --------------------------------------------------------------------------- group 4: typed variables
+
+TYPED = [
+    _case("bool-variable", {"main.tf": _module("""
+        variable "write_git_creds" { type = bool }
+        """, """
+        { name = "ATLANTIS_WRITE_GIT_CREDS", value = var.write_git_creds },
+        """)}, {}),
+    _case("number-variable-through-tostring", {"main.tf": _module("""
+        variable "token_refresh" { type = number }
+        """, """
+        { name = "TOKEN_REFRESH", value = tostring(var.token_refresh) },
+        """)}, {}),
+    _case("bool-variable-interpolated-through-a-local", {"main.tf": _module("""
+        variable "creds" { type = bool }
+        locals { write_creds = var.creds }
+        """, """
+        { name = "WRITE_CREDS", value = "${local.write_creds}" },
+        """)}, {}),
+    _case("quoted-legacy-type", {"main.tf": _module("""
+        variable "secret_rotation_on" { type = "bool" }
+        """, """
+        { name = "SECRET_ROTATE", value = var.secret_rotation_on },
+        """)}, {}),
+    _case("object-attribute-types", {"main.tf": _module("""
+        variable "otp" {
+          type = object({ secret_digits = number, secret = string, flags = map(bool) })
+        }
+        """, """
+        { name = "OTP_SECRET_DIGITS", value = var.otp.secret_digits },
+        { name = "OTP_SECRET_STRICT", value = var.otp.flags["strict"] },
+        { name = "OTP_SECRET", value = var.otp.secret },
+        """)}, {"OTP_SECRET": "high"}),
+    _case("optional-attribute", {"main.tf": _module("""
+        variable "cfg" { type = list(object({ creds = optional(bool, false), token = optional(string) })) }
+        """, """
+        { name = "GIT_CREDS", value = var.cfg[0].creds },
+        { name = "GIT_TOKEN", value = var.cfg[0].token },
+        """)}, {"GIT_TOKEN": "high"}),
+    _case("literals", {"main.tf": _module("", """
+        { name = "GIT_CREDS", value = tostring(true) },
+        { name = "SECRET_COUNT_X", value = 3 },
+        { name = "API_TOKEN_REQUIRED_X", value = "${false}" },
+        """)}, {}),
+    _case("string-variable-still-flagged", {"main.tf": _module("""
+        variable "gh_token" { type = string }
+        variable "anything" { type = any }
+        """, """
+        { name = "ATLANTIS_GH_TOKEN", value = var.gh_token },
+        { name = "ATLANTIS_GH_APP_KEY_SECRET", value = var.anything },
+        """)}, {"ATLANTIS_GH_TOKEN": "high", "ATLANTIS_GH_APP_KEY_SECRET": "high"}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), TYPED)
+def test_typed_variables(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    _check(tmp_path, files, expected)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check(root: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    found = scan_ef001(root)
+    assert {name: f["severity"] for name, f in found.items()} == expected
