@@ -1,5 +1,5 @@
 """Follow references inside one module: `local.*`, `var.*` defaults, `jsonencode`, heredoc JSON,
-`file()`, `templatefile()`, `data "template_file"`, `concat`/`merge` of known lists and objects.
+`file()`, `templatefile()`, `data "template_file"` (and the older `resource "template_file"`), `concat`/`merge` of known lists and objects.
 
 The result of `resolve` is the most concrete expression we can reach; anything we cannot follow is
 returned as it is (a `Ref` to a variable without default, an `Other` for `for` expressions) so the
@@ -33,7 +33,9 @@ from .sources import display_path, read_source
 
 _STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _MAX_DEPTH = 24
-_TEMPLATE_FILE_RE = re.compile(r"data\.template_file\.([A-Za-z_][\w-]*)(?:\[[^\[\]]*\])?\.rendered$")
+# data.template_file.x.rendered, and the resource of the template provider before data sources
+# (template_file.x.rendered, Terraform 0.6-0.11): read alike
+_TEMPLATE_FILE_RE = re.compile(r"(data\.)?template_file\.([A-Za-z_][\w-]*)(?:\[[^\[\]]*\])?\.rendered$")
 # The kind of an `Other` standing for a file that could not be read or parsed: the error is already
 # reported (exit code 2), so it is not also "not statically analysable".
 REPORTED = "unreadable input (reported as an error)"
@@ -196,10 +198,13 @@ class Resolver:
             block = self.module.variable(steps[0])
             if block is not None and block.attr("default") is not None:
                 target = block.attr("default")
-        elif root == "data" and (m := _TEMPLATE_FILE_RE.match(ref.source)):
+        elif root in ("data", "template_file") and (m := _TEMPLATE_FILE_RE.match(ref.source)):
             # data.template_file.x.rendered, or data.template_file.x[each.key].rendered (count or
             # for_each: every instance renders the same template; per-instance vars stay unknown)
-            block = self.module.data("template_file", m.group(1))
+            if m.group(1):
+                block = self.module.data("template_file", m.group(2))
+            else:
+                block = self.module.resource("template_file", m.group(2))
             if block is not None:
                 return self.template_block(block, scope, depth)
             return ref, scope
@@ -274,6 +279,9 @@ class Resolver:
         inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
         if isinstance(template, Call) and template.name == "file" and len(template.args) == 1:
             return self.json_file(template.args[0], templates=True), inner
+        filename = block.attr("filename") if template is None else None  # the template provider before 0.7
+        if filename is not None:
+            return self.json_file(filename, templates=True), inner
         if isinstance(template, Heredoc):
             return self.heredoc_json(template), inner
         return template, scope

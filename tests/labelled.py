@@ -1194,6 +1194,83 @@ def typed_variables_group(t: Table) -> None:
     """).add(EXEC_ROLE)
 
 
+def template_file_resource_group(t: Table) -> None:
+    """`resource "template_file"`: the template provider before it had data sources, read alike."""
+    tf = Doc(t, "resource.template_file", "template_file_resource/main.tf", group="template_file resource")
+    tf.add("""
+        variable "mongo_root_password" {}
+
+        variable "sentry_dsn" {}
+
+        resource "template_file" "api" {
+          template = "${file("${path.module}/api.json.tpl")}"
+
+          vars {
+            mongo_root_password = "${var.mongo_root_password}"
+            mongo_host          = "mongo.internal"
+            sentry_dsn          = "${var.sentry_dsn}"
+            workers             = 4
+          }
+        }
+
+        resource "aws_ecs_task_definition" "api" {
+          family                = "api"
+          execution_role_arn    = "${aws_iam_role.exec.arn}"
+          container_definitions = "${template_file.api.rendered}"
+        }
+
+        resource "template_file" "worker" {
+          template = <<EOF
+        [
+          {
+            "name": "worker",
+            "image": "acme/worker:0.9.2",
+            "memory": 256,
+            "environment": [
+    """)
+    tf.entry('      { "name": "QUEUE_PASSWORD", "value": "${queue_password}" },', "QUEUE_PASSWORD", True)
+    tf.entry('      { "name": "QUEUE_HOST", "value": "${queue_host}" },', "QUEUE_HOST", False)
+    tf.entry('      { "name": "QUEUE_TOKEN_TTL", "value": "300" }', "QUEUE_TOKEN_TTL", False)
+    tf.add("""
+            ]
+          }
+        ]
+        EOF
+
+          vars {
+            queue_password = "EXAMPLE-queue-password"
+            queue_host     = "mq.internal"
+          }
+        }
+
+        resource "aws_ecs_task_definition" "worker" {
+          family                = "worker"
+          execution_role_arn    = "${aws_iam_role.exec.arn}"
+          container_definitions = "${template_file.worker.rendered}"
+        }
+    """).add(EXEC_ROLE)
+    t.secret_values.add("EXAMPLE-queue-password")
+    d = Doc(t, "resource.template_file", "template_file_resource/api.json.tpl", group="template_file resource")
+    d.add("""
+        [
+          {
+            "name": "api",
+            "image": "acme/api:0.11.0",
+            "memory": 512,
+            "environment": [
+    """)
+    d.entry('      { "name": "MONGO_ROOT_PASSWORD", "value": "${mongo_root_password}" },', "MONGO_ROOT_PASSWORD", True)
+    d.entry('      { "name": "MONGO_HOST", "value": "${mongo_host}" },', "MONGO_HOST", False)
+    d.entry('      { "name": "SENTRY_DSN", "value": "${sentry_dsn}" },', "SENTRY_DSN", True)
+    d.entry('      { "name": "WEB_WORKERS", "value": "${workers}" },', "WEB_WORKERS", False)
+    d.entry('      { "name": "MONGO_PASSWORD_FILE", "value": "/run/secrets/mongo" }', "MONGO_PASSWORD_FILE", False)
+    d.add("""
+            ]
+          }
+        ]
+    """)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1212,6 +1289,7 @@ FORMS = (
     for_each_form,
     names_group,
     typed_variables_group,
+    template_file_resource_group,
 )
 
 

@@ -29,11 +29,18 @@ def _module(variables: str, entries: str, extra: str = "") -> str:
         """) + textwrap.dedent(extra)
 
 
-def scan_ef001(root: Path) -> dict[str, dict[str, object]]:
+def scan(root: Path) -> dict[str, object]:
     run = run_main("scan", "--no-cache", "--format", "json", ".", cwd=root)
     assert run.code in (0, 1, 2), run.stderr
     doc = run.json()
-    return {str(f["name"]): f for f in doc["findings"] if f["rule"] == "EF001"}
+    doc["code"] = run.code
+    return doc
+
+
+def ef001(doc: dict[str, object]) -> dict[str, dict[str, object]]:
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    return {str(f["name"]): f for f in findings if f["rule"] == "EF001"}
 
 
 def _case(case_id: str, files: dict[str, str], expected: dict[str, str]) -> object:
@@ -147,13 +154,77 @@ def test_typed_variables(tmp_path: Path, files: dict[str, str], expected: dict[s
     _check(tmp_path, files, expected)
 
 
+# --------------------------------------------------------------------------- group 5: resource "template_file"
+
+_CONTAINERS_TPL = """\
+[
+  {
+    "name": "api",
+    "image": "acme/api:0.11.0",
+    "environment": [
+      { "name": "MONGO_ROOT_PASSWORD", "value": "${mongo_root_password}" },
+      { "name": "MONGO_HOST", "value": "${mongo_host}" }
+    ]
+  }
+]
+"""
+_TD_011 = """
+resource "aws_ecs_task_definition" "api" {
+  family                = "api"
+  container_definitions = "${template_file.api.rendered}"
+}
+"""
+_VARS_011 = """
+  vars {
+    mongo_root_password = "${var.mongo_root_password}"
+    mongo_host          = "mongo.internal"
+  }
+}
+"""
+
+TEMPLATE_FILE_RESOURCE = [
+    _case("template-file-function", {
+        "main.tf": 'variable "mongo_root_password" {}\nresource "template_file" "api" {\n'
+                   '  template = "${file("${path.module}/api.json.tpl")}"\n' + _VARS_011 + _TD_011,
+        "api.json.tpl": _CONTAINERS_TPL,
+    }, {"MONGO_ROOT_PASSWORD": "high"}),
+    _case("template-file-0.6-filename", {
+        "main.tf": 'variable "mongo_root_password" {}\nresource "template_file" "api" {\n'
+                   '  filename = "${path.module}/api.json.tpl"\n' + _VARS_011 + _TD_011,
+        "api.json.tpl": _CONTAINERS_TPL,
+    }, {"MONGO_ROOT_PASSWORD": "high"}),
+    _case("template-heredoc-with-a-literal", {
+        "main.tf": 'resource "template_file" "api" {\n  template = <<EOF\n' + _CONTAINERS_TPL + "EOF\n"
+                   + _VARS_011.replace('"${var.mongo_root_password}"', '"EXAMPLE-mongo-root"') + _TD_011,
+    }, {"MONGO_ROOT_PASSWORD": "high"}),
+    _case("template-file-counted", {
+        "main.tf": 'variable "mongo_root_password" {}\nresource "template_file" "api" {\n  count = 2\n'
+                   '  template = file("${path.module}/api.json.tpl")\n' + _VARS_011 + _TD_011.replace(
+                       "${template_file.api.rendered}", "${template_file.api.0.rendered}").replace(
+                       "template_file.api.0.rendered", "template_file.api[0].rendered"),
+        "api.json.tpl": _CONTAINERS_TPL,
+    }, {"MONGO_ROOT_PASSWORD": "high"}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), TEMPLATE_FILE_RESOURCE)
+def test_template_file_resource(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    found = _check(tmp_path, files, expected)
+    assert not [f for f in found.values() if f["rule"] == "EF003"]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
-def _check(root: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+def _check(root: Path, files: dict[str, str], expected: dict[str, str]) -> dict[str, dict[str, object]]:
+    """Write the files, scan them, compare the EF001 findings; all findings by name (rule:name for
+    the other rules) for further checks."""
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    found = scan_ef001(root)
-    assert {name: f["severity"] for name, f in found.items()} == expected
+    doc = scan(root)
+    assert {name: f["severity"] for name, f in ef001(doc).items()} == expected
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    return {(str(f["name"]) if f["rule"] == "EF001" else f"{f['rule']}:{f['name']}"): f for f in findings}

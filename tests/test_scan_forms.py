@@ -28,6 +28,7 @@ REQUIRED_FORMS = {
     "file()",
     "templatefile()",
     "data.template_file",
+    "resource.template_file",
     "env list in locals",
     "definitions in a local",
     "jsonencode(local.x)",
