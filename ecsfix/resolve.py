@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .jsonscan import TemplateDirective, decode_string, scan_json
+from .jsonscan import LENIENT_NOTE, TemplateDirective, decode_string, scan_json, scan_json_leniently
 from .model import (
     Block,
     Call,
@@ -26,6 +26,7 @@ from .model import (
     Other,
     Ref,
     SourceFile,
+    Span,
     Str,
 )
 from .module import Module
@@ -110,7 +111,9 @@ class Resolver:
         self._files: dict[str, SourceFile | EcsfixError] = {}
         self.errors: list[InputError] = []
         self.external_files: list[SourceFile] = []
-        self._reported: set[str] = set()  # files whose error is already in `errors`
+        self._reported: set[str] = set()  # files (or file:line:message) whose error is already in `errors`
+        # JSON documents read leniently (a line break inside a string): reported, scanned, not rewritten
+        self.lenient: list[Span] = []
         # every path `file()`/`templatefile()`/`template_file` names, found or not (the cache key)
         self.consulted: list[str] = []
 
@@ -290,11 +293,25 @@ class Resolver:
     def heredoc_json(self, doc: Heredoc) -> Expr:
         body = doc.body_span
         try:
-            return scan_json(body.file, body.text, base=body.start)
+            value, broken = scan_json_leniently(body.file, body.text, base=body.start)
         except TemplateDirective:
             return Other(doc.span, "template with %{ } directives")
         except EcsfixError as exc:
             raise EcsfixError(f"heredoc <<{doc.marker}: {exc.message}", exc.line) from None
+        if broken is not None:  # reported, and the entries read anyway: the values are in git
+            self.lenient.append(body)
+            self._report_once(body.file.display, broken.line, f"heredoc <<{doc.marker}: {broken.message}; {LENIENT_NOTE}")
+        return value
+
+    def read_leniently(self, span: Span) -> bool:
+        """Whether `span` lies in a JSON document read leniently (invalid as it is written)."""
+        return any(s.file is span.file and s.start <= span.start and span.end <= s.end for s in self.lenient)
+
+    def _report_once(self, shown: str, line: int | None, message: str) -> None:
+        key = f"{shown}:{line}:{message}"
+        if key not in self._reported:
+            self._reported.add(key)
+            self.errors.append(InputError(shown, line, message))
 
     def json_string(self, s: Str) -> Expr:
         decoded = decode_string(s)
@@ -321,7 +338,7 @@ class Resolver:
                 self.errors.append(InputError(shown, exc.line, exc.message))
             return Other(path_expr.span, REPORTED)
         try:
-            doc = scan_json(src, templates=templates)
+            doc, broken = scan_json_leniently(src, templates=templates)
         except TemplateDirective:
             return Other(path_expr.span, "template with %{ } directives")
         except EcsfixError as exc:
@@ -329,5 +346,8 @@ class Resolver:
                 self._reported.add(path)
                 self.errors.append(InputError(src.display, exc.line, exc.message))
             return Other(path_expr.span, REPORTED)
+        if broken is not None:
+            self.lenient.append(Span(src, 0, len(src.text)))
+            self._report_once(src.display, broken.line, f"{broken.message}; {LENIENT_NOTE}")
         return doc
 

@@ -82,6 +82,7 @@ class Table:
     labels: list[Label] = field(default_factory=list)
     secret_values: set[str] = field(default_factory=set)  # every secret literal written anywhere
     files: dict[str, str] = field(default_factory=dict)
+    errors: set[tuple[str, int]] = field(default_factory=set)  # (file, line) of the input errors expected
 
     def per_form(self) -> Counter[str]:
         return Counter(label.form for label in self.labels)
@@ -1271,6 +1272,70 @@ def template_file_resource_group(t: Table) -> None:
     """)
 
 
+def broken_json_group(t: Table) -> None:
+    """JSON with a literal line break inside a string: AWS rejects it, the value is in git all the
+    same. The scan reports the error (file:line) and still reads the entries."""
+    d = Doc(t, "heredoc-EOF", "broken_json/main.tf", group="broken JSON")
+    d.add("""
+        resource "aws_ecs_task_definition" "mongo" {
+          family             = "mongo"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = <<EOF
+        [
+          {
+            "name": "mongo",
+            "image": "mongo:7.0.5",
+            "environment": [
+    """)
+    d.entry('      { "name": "MONGO_INITDB_ROOT_USERNAME", "value": "root" },', "MONGO_INITDB_ROOT_USERNAME", False)
+    d.entry('      { "name": "MONGO_ROOT_PASSWORD", "value": "EXAMPLE-mongo-root-pw" },', "MONGO_ROOT_PASSWORD", True,
+            literal="EXAMPLE-mongo-root-pw")
+    d.entry('      { "name": "MOTD", "value": "Welcome to the reporting replica.', "MOTD", False)
+    t.errors.add((d.path, len(d.lines)))
+    d.add("""
+        Please be gentle." },
+    """)
+    # a private key pasted with its line breaks
+    pem_lines = PEM.split("\n")
+    d.entry(f'      {{ "name": "MONGO_TLS", "value": "{pem_lines[0]}', "MONGO_TLS", True, literal=PEM)
+    d.add("\n".join(pem_lines[1:]) + '" },')
+    d.entry('      { "name": "MONGO_PORT", "value": "27017" }', "MONGO_PORT", False)
+    d.add("""
+            ]
+          }
+        ]
+        EOF
+        }
+
+        resource "aws_ecs_task_definition" "reports" {
+          family                = "reports"
+          execution_role_arn    = aws_iam_role.exec.arn
+          container_definitions = file("${path.module}/reports.json")
+        }
+    """).add(EXEC_ROLE)
+    f = Doc(t, "file()", "broken_json/reports.json", group="broken JSON")
+    f.add("""
+        [
+          {
+            "name": "reports",
+            "image": "acme/reports:3.1.0",
+            "environment": [
+    """)
+    f.entry('      { "name": "REPORTS_SMTP_PASSWORD", "value": "EXAMPLE-smtp-pass" },', "REPORTS_SMTP_PASSWORD", True,
+            literal="EXAMPLE-smtp-pass")
+    f.entry('      { "name": "REPORTS_FOOTER", "value": "Acme Corp', "REPORTS_FOOTER", False)
+    t.errors.add((f.path, len(f.lines)))
+    f.add("""
+        All rights reserved." },
+    """)
+    f.entry('      { "name": "REPORTS_SMTP_HOST", "value": "smtp.example.com" }', "REPORTS_SMTP_HOST", False)
+    f.add("""
+            ]
+          }
+        ]
+    """)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1290,6 +1355,7 @@ FORMS = (
     names_group,
     typed_variables_group,
     template_file_resource_group,
+    broken_json_group,
 )
 
 

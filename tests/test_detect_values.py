@@ -213,6 +213,73 @@ def test_template_file_resource(tmp_path: Path, files: dict[str, str], expected:
     assert not [f for f in found.values() if f["rule"] == "EF003"]
 
 
+# --------------------------------------------------------------------------- group 6: line breaks inside JSON strings
+
+_BROKEN_CONTAINERS = """\
+[
+  {
+    "name": "mongo",
+    "image": "mongo:7.0.5",
+    "environment": [
+      { "name": "MOTD", "value": "Welcome.
+Be gentle." },
+      { "name": "MONGO_ROOT_PASSWORD", "value": "EXAMPLE-mongo-root" },
+      { "name": "MONGO_PORT", "value": "27017" }
+    ]
+  }
+]
+"""
+_BROKEN_TD = """\
+resource "aws_ecs_task_definition" "mongo" {
+  family                = "mongo"
+  container_definitions = %s
+}
+"""
+
+BROKEN_JSON = [
+    # (files, expected EF001 findings, expected errors as (file, line))
+    pytest.param({"main.tf": _BROKEN_TD % ("<<EOF\n" + _BROKEN_CONTAINERS + "EOF")},
+                 {"MONGO_ROOT_PASSWORD": "high"}, {("main.tf", 9)}, id="heredoc"),
+    pytest.param({"main.tf": _BROKEN_TD % ("<<-EOT\n" + textwrap.indent(_BROKEN_CONTAINERS, "    ") + "  EOT")},
+                 {"MONGO_ROOT_PASSWORD": "high"}, {("main.tf", 9)}, id="indented-heredoc"),
+    pytest.param({"main.tf": _BROKEN_TD % 'file("${path.module}/mongo.json")', "mongo.json": _BROKEN_CONTAINERS},
+                 {"MONGO_ROOT_PASSWORD": "high"}, {("mongo.json", 6)}, id="file"),
+    pytest.param({"main.tf": 'variable "port" {}\n' + _BROKEN_TD % 'templatefile("${path.module}/mongo.tpl", '
+                  "{ port = var.port })",
+                  "mongo.tpl": _BROKEN_CONTAINERS.replace('"27017"', '"${port}"')},
+                 {"MONGO_ROOT_PASSWORD": "high"}, {("mongo.tpl", 6)}, id="templatefile"),
+    pytest.param({"task-definition.json": '{\n  "family": "mongo",\n  "containerDefinitions": '
+                  + _BROKEN_CONTAINERS + "}\n"},
+                 {"MONGO_ROOT_PASSWORD": "high"}, {("task-definition.json", 8)}, id="task-definition-json"),
+    # another fault besides: an error as before, nothing read
+    pytest.param({"main.tf": _BROKEN_TD % ("<<EOF\n" + _BROKEN_CONTAINERS.replace('"27017" }', '"27017" },')
+                                           + "EOF")},
+                 {}, {("main.tf", 9)}, id="and-a-trailing-comma"),
+]
+
+
+@pytest.mark.parametrize(("files", "expected", "errors"), BROKEN_JSON)
+def test_line_break_inside_a_json_string(tmp_path: Path, files: dict[str, str], expected: dict[str, str],
+                                         errors: set[tuple[str, int]]) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    doc = scan(tmp_path)
+    assert {name: f["severity"] for name, f in ef001(doc).items()} == expected
+    reported = doc["errors"]
+    assert isinstance(reported, list)
+    assert {(e["file"], e["line"]) for e in reported} == errors
+    assert doc["code"] == 2
+    if expected:
+        assert all("line break inside a string" in e["message"] and "still scanned" in e["message"] for e in reported)
+        (finding,) = ef001(doc).values()
+        assert finding["fixable"] is False  # `ecsfix rewrite` leaves a document it cannot write back alone
+        if "main.tf" in files:
+            assert "fix the JSON first" in str(finding["message"])
+    text = run_main("scan", "--no-cache", ".", cwd=tmp_path)
+    assert text.code == 2 and "EXAMPLE-mongo-root" not in text.stdout + text.stderr
+    assert sum(": error: " in line for line in (text.stdout + text.stderr).splitlines()) == len(errors)
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -55,7 +55,12 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 continue
             seen = view(entry.value)
             fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
-            if td.kind == "plan":
+            invalid = ctx.resolver is not None and ctx.resolver.read_leniently(container.span)
+            if invalid:
+                fixable = False
+                hint = ("fix the JSON first (a line break inside a string, reported as an error), "
+                        "then move it to `secrets`")
+            elif td.kind == "plan":
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
             elif fixable:
                 hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
