@@ -572,6 +572,13 @@ def _placeholder(v: str) -> bool:
     return set(s) <= {"*"} or set(s.lower()) <= {"x"} or set(s) <= {"."}
 
 
+# Passwords that ship as defaults or top every leaked-password list. Judged only where an entry
+# has no name: with one, the name decides (AUTH_METHOD = "password" is a mode).
+_COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "pass123", "secret",
+     "changeme", "changeit", "letmein", "qwerty", "123456", "12345678", "admin123", "hunter2", "toor"}
+)  # fmt: skip
+
 # Words people write where a password goes in examples and defaults (never a real credential).
 # (`pass`/`secret` are weak but real passwords: still flagged.)
 _PLACEHOLDER_WORDS = frozenset({"dummy", "placeholder", "example", "fake", "redacted", "changeme"})
@@ -819,6 +826,11 @@ def classify(name: str | None, value: str | None, *, config: DetectConfig | None
         if value_why is _BENIGN:
             return None
     name_v = _name_verdict(name, cfg) if name else None
+    if value_why is None and value is not None and not (name and name.strip()) \
+            and value.strip().lower() in _COMMON_PASSWORDS:
+        # no name to say what it is ({"name": "", "value": "password"}): the value alone decides,
+        # and a well-known default password is one whatever it is called
+        return Verdict("value", "the entry has no name and its value is a well-known default credential")
     if name_v is not None and name_v[1] and value_why is None and value is not None:
         word = value.strip()
         if word.isalpha() and len(word) < 16:

@@ -1336,6 +1336,63 @@ def broken_json_group(t: Table) -> None:
     """)
 
 
+def unnamed_group(t: Table) -> None:
+    """Entries without a usable name are judged on their value; an empty name silences nothing."""
+    d = Doc(t, "task-definition JSON", "unnamed/task-definition.json", group="no usable name")
+    d.add("""
+        {
+          "family": "keycloak",
+          "executionRoleArn": "arn:aws:iam::123456789012:role/keycloak-execution",
+          "containerDefinitions": [
+            {
+              "name": "keycloak",
+              "image": "quay.io/keycloak/keycloak:24.0",
+              "environment": [
+    """)
+    d.entry('        { "name": "KEYCLOAK_ADMIN", "value": "admin" },', "KEYCLOAK_ADMIN", False)
+    # default passwords are dictionary words: not recorded as literals (a substring check for "password"
+    # in the output cannot tell the value from prose); the preview checks cover them
+    d.entry('        { "name": "", "value": "password" },', "", True)
+    d.entry('        { "name": "", "value": "admin" }', "", False)
+    d.add("""
+              ]
+            },
+            {
+              "name": "keycloak-db",
+              "image": "postgres:16",
+              "environment": [
+    """)
+    d.entry('        { "name": " ", "value": "P@ssw0rd" },', " ", True, literal="P@ssw0rd")
+    d.entry('        { "name": "POSTGRES_HOST_AUTH_METHOD", "value": "password" },', "POSTGRES_HOST_AUTH_METHOD", False)
+    d.entry('        { "name": "", "value": "" }', "", False)
+    d.add("""
+              ]
+            }
+          ]
+        }
+    """)
+    h = Doc(t, "jsonencode-single-line", "unnamed/main.tf", group="no usable name")
+    h.add("""
+        resource "aws_ecs_task_definition" "sync" {
+          family             = "sync"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "sync"
+              image = "acme/sync:2.2.0"
+              environment = [
+    """)
+    h.entry('        { name = "", value = "changeme" },', "", True)
+    h.entry('        { name = "SYNC_MODE", value = "secret" },', "SYNC_MODE", False)
+    h.entry('        { name = "", value = "nightly" },', "", False)
+    h.add("""
+              ]
+            }
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1356,6 +1413,7 @@ FORMS = (
     typed_variables_group,
     template_file_resource_group,
     broken_json_group,
+    unnamed_group,
 )
 
 

@@ -280,6 +280,41 @@ def test_line_break_inside_a_json_string(tmp_path: Path, files: dict[str, str], 
     assert sum(": error: " in line for line in (text.stdout + text.stderr).splitlines()) == len(errors)
 
 
+# --------------------------------------------------------------------------- group 7: no usable name
+
+UNNAMED = [
+    _case("empty-name-default-password", {"main.tf": _module("", """
+        { name = "", value = "password" },
+        """)}, {"": "high"}),
+    _case("blank-name-default-password", {"main.tf": _module("", """
+        { name = "  ", value = "hunter2" },
+        """)}, {"  ": "high"}),
+    _case("empty-name-key-shape", {"main.tf": _module("", f"""
+        {{ name = "", value = "{"AKIA" + "IOSFODNN7EXAMPLE"}" }},
+        """)}, {"": "high"}),
+    _case("no-name-key-url-with-password", {"main.tf": _module("", """
+        { value = "postgres://app:hunter2@db.internal/app" },
+        """)}, {"None": "high"}),
+    _case("empty-name-ordinary-values", {"main.tf": _module("", """
+        { name = "", value = "production" },
+        { name = "", value = "admin" },
+        { name = "", value = "" },
+        """)}, {}),
+    _case("named-mode-word", {"main.tf": _module("", """
+        { name = "POSTGRES_HOST_AUTH_METHOD", value = "password" },
+        { name = "SASL_MECHANISM", value = "PASSWORD" },
+        """)}, {}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), UNNAMED)
+def test_entries_without_a_usable_name(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    found = _check(tmp_path, files, expected)
+    for name in expected:  # nothing to name the secret after: `ecsfix rewrite` must not try
+        assert found[name]["fixable"] is False
+        assert "an entry without a name is not moved automatically" in str(found[name]["message"])
+
+
 # --------------------------------------------------------------------------- helpers
 
 

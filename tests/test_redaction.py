@@ -150,7 +150,7 @@ def baseline(root: Path, secrets: set[str], boilerplate: str) -> str:
     # why a name is secret quotes its token (`name contains the token PRIVATE_KEY`): words of the
     # file, printed whatever the value (a PEM value holds " PRIVATE KEY" too)
     names = {m.group("n") or m.group("n2") for t in texts for rx in (_HCL_PAIR, _JSON_PAIR) for m in rx.finditer(t)}
-    kinds += [why for why in (name_is_secret(n) for n in sorted(names) if n) if why]
+    kinds += [why for why in (name_is_secret(n) for n in sorted(n for n in names if n)) if why]
     return "\n".join(texts + kinds) + "\n" + vocabulary() + "\n" + boilerplate
 
 

@@ -247,11 +247,20 @@ LOOKALIKE_CASES = [
     case("SERVICE_NAME", "payments-api", None, "service-name"),
     case(None, None, None, "nothing-known"),
     case(None, "production", None, "no-name-ordinary-value"),
+    case("", "admin", None, "empty-name-username-like-value"),
+    case("", "", None, "empty-name-empty-value"),
+    case("AUTH_METHOD", "password", None, "named-mode-word-password"),
+    case("SASL_MECHANISM", "PASSWORD", None, "named-mode-word-upper"),
 ]
 
 # --------------------------------------------------------------------------- secret by value
 
 VALUE_CASES = [
+    # an entry without a usable name is judged on its value alone (issue 13, group 7)
+    case("", "password", V, "empty-name-default-password"),
+    case("  ", "P@ssw0rd", V, "blank-name-default-password"),
+    case(None, "changeme", V, "unknown-name-default-password"),
+    case("", AWS_KEY_ID, V, "empty-name-aws-key-id"),
     case("DATABASE_URL", "postgres://user:pass@host/db", V, "postgres-url-with-password"),
     case("DATABASE_URL", "mysql://app:hunter2@db.internal:3306/app", V, "mysql-url"),
     case("MONGO_URI", "mongodb+srv://app:hunter2@cluster0.example.net/db", V, "mongodb-srv-url"),

@@ -54,7 +54,8 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             if verdict is None:
                 continue
             seen = view(entry.value)
-            fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
+            named = bool(entry.name and entry.name.strip())  # a secret needs a name to be moved under
+            fixable = td.form in REWRITABLE_FORMS and named and td.kind != "plan"
             invalid = ctx.resolver is not None and ctx.resolver.read_leniently(container.span)
             if invalid:
                 fixable = False
@@ -64,6 +65,9 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
             elif fixable:
                 hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+            elif not named:
+                hint = ("give it the name the application reads and move it to `secrets` "
+                        "(an entry without a name is not moved automatically)")
             else:
                 hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
             if seen.literal and seen.text and "interpolated from" not in verdict.why:
