@@ -207,6 +207,17 @@ TEMPLATE_FILE_RESOURCE = [
 ]
 
 
+TEMPLATE_FILE_RESOURCE.append(
+    # Terraform reads relative paths from the directory it runs in: here the parent, which calls ./ecs
+    _case("template-path-relative-to-the-caller", {
+        "main.tf": 'module "ecs" {\n  source = "./ecs"\n}\n',
+        "ecs/main.tf": 'variable "mongo_root_password" {}\nresource "template_file" "api" {\n'
+                       '  template = "${file("./ecs/api.json.tpl")}"\n' + _VARS_011 + _TD_011,
+        "ecs/api.json.tpl": _CONTAINERS_TPL,
+    }, {"MONGO_ROOT_PASSWORD": "high"}),
+)
+
+
 @pytest.mark.parametrize(("files", "expected"), TEMPLATE_FILE_RESOURCE)
 def test_template_file_resource(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
     found = _check(tmp_path, files, expected)
