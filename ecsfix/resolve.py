@@ -114,6 +114,7 @@ class Resolver:
         self._reported: set[str] = set()  # files (or file:line:message) whose error is already in `errors`
         # JSON documents read leniently (a line break inside a string): reported, scanned, not rewritten
         self.lenient: list[Span] = []
+        self._declared: dict[str, Declared | None] = {}
         # every path `file()`/`templatefile()`/`template_file` names, found or not (the cache key)
         self.consulted: list[str] = []
 
@@ -151,6 +152,12 @@ class Resolver:
     # ------------------------------------------------------------------ variables
     def declared(self, reference: str) -> Declared | None:
         """The declaration behind `var.x` (or `var.x.attr[0]`) in this module, or None."""
+        if reference in self._declared:
+            return self._declared[reference]
+        self._declared[reference] = found = self._declaration(reference)
+        return found
+
+    def _declaration(self, reference: str) -> Declared | None:
         root, steps = split_traversal(reference)
         if root != "var" or not steps or not isinstance(steps[0], str):
             return None

@@ -37,6 +37,10 @@ _lazy = partial(LazyPattern, globals())
 __all__ = [
     "DetectConfig",
     "Verdict",
+    "benign_value",
+    "browser_public",
+    "carries_credentials",
+    "prose_says_secret",
     "classify",
     "classify_value",
     "key_pair",
@@ -79,7 +83,7 @@ _KEY_QUALIFIERS = frozenset(
         "DECRYPTION", "DECRYPT", "JWT", "JWS", "SESSION", "HMAC", "LICENSE", "LICENCE", "ADMIN",
         "APP", "APPLICATION", "SSH", "DEPLOY", "GPG", "PGP", "AES", "CIPHER", "CRYPTO", "SHARED",
         "STORAGE", "ACCOUNT", "SUBSCRIPTION", "WRITE", "INGEST", "AUTH", "TLS", "SSL", "COOKIE",
-        "WEBHOOK", "SERVICE",
+        "WEBHOOK", "SERVICE", "SDK", "FERNET",
         # vendors whose bare "<VENDOR>_KEY" is a server-side secret (a publishable key says so: *_PUBLISHABLE_KEY)
         "MAILGUN", "SENDGRID", "MANDRILL", "POSTMARK", "SPARKPOST", "MAILJET", "OPENAI", "ANTHROPIC", "DATADOG",
         "TWILIO", "BRAINTREE", "HEROKU", "CLOUDFLARE", "NEWRELIC", "ROLLBAR", "HONEYBADGER",
@@ -112,7 +116,7 @@ _POINTER_TOKENS = frozenset(
         "SCOPES", "USER", "USERS", "USERNAME", "EMAIL", "PREFIX", "SUFFIX", "DOMAIN", "REALM",
         "TENANT", "BUCKET", "TABLE", "QUEUE", "TOPIC", "FIELD", "COLUMN", "LABEL", "TAG", "TAGS",
         "KMS", "COMPLEXITY", "STRENGTH", "PATTERN", "REGEX", "RULE", "RULES", "CHECK",
-        "VALIDATION", "LEVEL", "DEBUG",
+        "VALIDATION", "LEVEL", "DEBUG", "PAIR", "KEYPAIR",
     }
 )  # fmt: skip
 # A token right before the secret token that makes the name a quantity (MAX_TOKENS).
@@ -123,6 +127,10 @@ _FLAG_VERBS = frozenset(
     {"ENABLE", "ENABLED", "DISABLE", "DISABLED", "USE", "REQUIRE", "REQUIRED", "SKIP", "ALLOW",
      "FORCE", "IS", "HAS", "SHOULD", "NO"}
 )  # fmt: skip
+# Prefixes of settings that front-end build tools put into the JavaScript shipped to browsers:
+# a key under them (a Pusher app key, a maps API key) is a public client key.
+_BROWSER_PREFIXES = frozenset({"VITE", "GATSBY", ("NEXT", "PUBLIC"), ("REACT", "APP"), ("VUE", "APP"),
+                               ("NUXT", "PUBLIC"), ("EXPO", "PUBLIC")})
 _ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"})
 # Names with a conventional non-secret meaning despite their tokens.
 _NEVER_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "GOOGLE_APPLICATION_CREDENTIALS"})
@@ -136,6 +144,16 @@ _TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | _LAST_ONLY_TOKENS | {"KEY", "K
 _PAIR_WORDS = {"ACCESSKEYID": ("ACCESS", "KEY", "ID"), "ACCESSKEY": ("ACCESS", "KEY"), "KEYID": ("KEY", "ID"),
                "SECRETACCESSKEY": ("SECRET", "ACCESS", "KEY"), "SECRETKEY": ("SECRET", "KEY")}
 _GLUED_SUFFIX_RE = _lazy("_GLUED_SUFFIX_RE", r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
+
+
+def _browser_public(toks: list[str]) -> bool:
+    return len(toks) > 2 and (toks[0] in _BROWSER_PREFIXES or tuple(toks[:2]) in _BROWSER_PREFIXES)
+
+
+def browser_public(name: str) -> bool:
+    """The name is a setting a front-end build puts into the JavaScript it ships (VITE_*,
+    NEXT_PUBLIC_*, REACT_APP_*...): a key under it is a public client key."""
+    return _browser_public(_tokens(name))
 
 
 def _tokens(name: str) -> list[str]:
@@ -258,6 +276,8 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
             return None
     if any(t in _FLAG_VERBS for t in toks[: min(h[0] for h in hits)]):
         return None  # ALLOW_NO_PASSWORD, IS_TOKEN_SET: a switch (TEST_PASSWORD_NO_PASSWORD is not)
+    if label.endswith("_KEY") and _browser_public(toks):
+        return None  # VITE_PUSHER_APP_KEY, NEXT_PUBLIC_MAPS_API_KEY: built into the browser bundle, public by design
     if any(not h[3] for h in hits):
         weak = False
     return f"name contains the token {label}", weak
@@ -306,6 +326,59 @@ def pointer_word(text: str) -> str | None:
     toks = _tokens(words[-1]) if words else []
     last = (toks[-1].rstrip(_DIGITS) or toks[-1]) if toks else None
     return last if last in _POINTER_TOKENS else None
+
+
+# Names of data stores and brokers whose URL (DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_BROKER_URL,
+# SQLALCHEMY_DATABASE_URI, AIRFLOW__CORE__SQL_ALCHEMY_CONN) conventionally embeds credentials.
+_STORE_TOKENS = frozenset(
+    {"DATABASE", "DB", "SQL", "SQLALCHEMY", "ALCHEMY", "POSTGRES", "POSTGRESQL", "PG", "PSQL", "MYSQL",
+     "MARIADB", "MSSQL", "ORACLE", "JDBC", "DATASOURCE", "MONGO", "MONGODB", "REDIS", "VALKEY", "MEMCACHED",
+     "AMQP", "RABBIT", "RABBITMQ", "BROKER", "CELERY", "ELASTICSEARCH", "OPENSEARCH", "CASSANDRA", "NEO4J",
+     "CLICKHOUSE", "COUCHDB", "COUCHBASE", "INFLUX", "INFLUXDB", "SMTP", "MAIL"}
+)  # fmt: skip
+_URL_TOKENS = frozenset({"URL", "URI", "CONN", "BACKEND"})  # not CONNECTION: Laravel's DB_CONNECTION is a driver name
+
+
+def carries_credentials(name: str) -> bool:
+    """A name that conventionally holds a URL or connection string with credentials in it:
+    DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_RESULT_BACKEND, AIRFLOW_CONN_WAREHOUSE (Airflow's
+    connections are URIs). The value decides whether it does; this says where to look."""
+    toks = [t.rstrip(_DIGITS) or t for t in _tokens(name)]
+    if len(toks) >= 3 and toks[0] == "AIRFLOW" and toks[1] == "CONN":
+        return True
+    if len(toks) < 2 or toks[-1] not in _URL_TOKENS:
+        return False
+    if toks[-1] == "BACKEND" and toks[-2] != "RESULT":
+        return False
+    return not _STORE_TOKENS.isdisjoint(toks[:-1])
+
+
+# Words of a description that make it about something else than the secret itself ("ARN of the
+# secret", "Name of the SSM parameter holding the password", "Whether to create the secret").
+_PROSE_POINTERS = frozenset(
+    {"ARN", "ARNS", "NAME", "NAMES", "ID", "IDS", "PATH", "FILE", "FILENAME", "LOCATION", "PARAMETER",
+     "LENGTH", "SIZE", "TTL", "EXPIRY", "ROTATION", "VERSION", "POLICY", "KMS", "PREFIX", "SUFFIX", "BUCKET",
+     "WHETHER", "FLAG", "TOGGLE", "NUMBER", "COUNT", "MINIMUM", "MAXIMUM", "MIN", "MAX", "DAYS", "SECONDS",
+     "PAIR", "KEYPAIR", "GENERATE", "GENERATED", "CREATE", "ROTATE"}
+)  # fmt: skip
+
+
+def prose_says_secret(text: str) -> str | None:
+    """The kind of secret a variable's description says it holds ("Server-side SDK key" ->
+    SDK_KEY, "Password of the admin user" -> PASSWORD), or None: prose that names a pointer, a
+    switch or a quantity ("ARN of the DB password secret", "Whether to enable auth", "Password
+    length") describes something else."""
+    toks = [t.rstrip(_DIGITS) or t for t in _SPLIT_RE.split(text.upper()) if t]
+    if not toks or not _PROSE_POINTERS.isdisjoint(toks) or not _FLAG_VERBS.isdisjoint(toks):
+        return None
+    hits = [h for h in _find_hits(toks, ()) if not h[3]]
+    return hits[-1][2] if hits else None
+
+
+def benign_value(value: str, *, config: DetectConfig | None = None) -> bool:
+    """Never a secret whatever the name says: empty, a boolean, a number, a duration, a region,
+    an ARN, a path, a public key."""
+    return _value_why(value, config or _DEFAULT) is _BENIGN
 
 
 def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:

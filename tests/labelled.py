@@ -1393,6 +1393,141 @@ def unnamed_group(t: Table) -> None:
     """).add(EXEC_ROLE)
 
 
+def evidence_group(t: Table) -> None:
+    """What says secret beyond the entry's own name and value: a connection-string name whose
+    variable is set elsewhere (medium; high when a terraform.tfvars shows credentials), a variable
+    with a null or empty default, a variable's name or description, a credential by definition."""
+    tf = Doc(t, "templatefile()", "evidence/main.tf", group="evidence")
+    tf.add("""
+        variable "database_url" {
+          type = string
+        }
+
+        variable "redis_url" {
+          type = string
+        }
+
+        variable "broker_url" {
+          type        = string
+          description = "Celery broker"
+        }
+
+        resource "aws_ecs_task_definition" "web" {
+          family             = "web"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = templatefile("${path.module}/web.json.tpl", {
+            database_url = var.database_url
+            redis_url    = var.redis_url
+            broker_url   = var.broker_url
+          })
+        }
+    """).add(EXEC_ROLE)
+    t.files["evidence/terraform.tfvars"] = (
+        'database_url = "postgres://web:EXAMPLE-tfvars-pw@db.internal:5432/web"\n'
+        'redis_url    = "redis://cache.internal:6379/0"\n'
+    )
+    t.secret_values.add("EXAMPLE-tfvars-pw")
+    tpl = Doc(t, "templatefile()", "evidence/web.json.tpl", group="evidence")
+    tpl.add("""
+        [
+          {
+            "name": "web",
+            "image": "acme/web:8.0.0",
+            "environment": [
+    """)
+    tpl.entry('      { "name": "DATABASE_URL", "value": "${database_url}" },', "DATABASE_URL", True)
+    tpl.entry('      { "name": "REDIS_URL", "value": "${redis_url}" },', "REDIS_URL", False)
+    tpl.entry('      { "name": "CELERY_BROKER_URL", "value": "${broker_url}" },', "CELERY_BROKER_URL", True)
+    tpl.entry('      { "name": "ANALYTICS_DB_URL", "value": "postgres://analytics.internal:5432/events" }',
+              "ANALYTICS_DB_URL", False)
+    tpl.add("""
+            ]
+          }
+        ]
+    """)
+    d = Doc(t, "jsonencode-multi-line", "evidence/worker.tf", group="evidence")
+    d.add("""
+        variable "flags_prod" {
+          type        = string
+          description = "LaunchDarkly server-side SDK key (production)"
+        }
+
+        variable "flags_env" {
+          type        = string
+          description = "Name of the LaunchDarkly environment"
+        }
+
+        variable "smtp_password" {
+          type    = string
+          default = null
+        }
+
+        variable "oidc_client_secret" {
+          description = "Client Secret"
+          default     = ""
+        }
+
+        variable "vite_pusher_app_key" {
+          default = ""
+        }
+
+        variable "secrets" {
+          type      = map(string)
+          sensitive = true
+        }
+
+        variable "settings" {
+          type = map(string)
+        }
+
+        resource "random_password" "seed" {
+          length = 48
+        }
+
+        resource "aws_iam_access_key" "uploader" {
+          user = "uploader"
+        }
+
+        data "aws_secretsmanager_secret_version" "app" {
+          secret_id = "prod/app"
+        }
+
+        resource "aws_ecs_task_definition" "worker" {
+          family             = "worker"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "worker"
+              image = "acme/worker:8.0.0"
+              environment = [
+    """)
+    d.entry('        { name = "FEATURE_FLAGS_PROD", value = var.flags_prod },', "FEATURE_FLAGS_PROD", True)
+    d.entry('        { name = "FEATURE_FLAGS_ENV", value = var.flags_env },', "FEATURE_FLAGS_ENV", False)
+    d.entry('        { name = "SMTP_PASSWORD", value = var.smtp_password },', "SMTP_PASSWORD", True)
+    d.entry('        { name = "OIDC_CLIENT_SECRET", value = var.oidc_client_secret },', "OIDC_CLIENT_SECRET", True)
+    d.entry('        { name = "VITE_PUSHER_APP_KEY", value = var.vite_pusher_app_key },', "VITE_PUSHER_APP_KEY", False)
+    d.entry('        { name = "AIRFLOW__CORE__FERNET_KEY", value = var.secrets["fernet_key"] },',
+            "AIRFLOW__CORE__FERNET_KEY", True)
+    d.entry('        { name = "AIRFLOW__CELERY__RESULT_BACKEND", value = "db+${var.secrets["sql_conn"]}" },',
+            "AIRFLOW__CELERY__RESULT_BACKEND", True)
+    d.entry('        { name = "AIRFLOW__WEBSERVER__BASE_URL", value = var.settings["base_url"] },',
+            "AIRFLOW__WEBSERVER__BASE_URL", False)
+    d.entry('        { name = "WORKER_SEED", value = random_password.seed.result },', "WORKER_SEED", True)
+    d.entry('        { name = "MONGODB_URI", value = jsondecode(data.aws_secretsmanager_secret_version.app.secret_string)'
+            '["MONGODB_URI"] },', "MONGODB_URI", True)
+    d.entry('        { name = "S3_ACCESS_KEY", value = aws_iam_access_key.uploader.id },', "S3_ACCESS_KEY", True)
+    d.entry('        { name = "S3_SECRET_KEY", value = aws_iam_access_key.uploader.secret },', "S3_SECRET_KEY", True)
+    d.entry('        { name = "S3_UPLOADER", value = aws_iam_access_key.uploader.user },', "S3_UPLOADER", False)
+    d.entry('        { name = "DB_CONNECTION", value = var.settings["db_driver"] },', "DB_CONNECTION", False)
+    d.entry('        { name = "CACHE_URL", value = var.settings["cache_url"] },', "CACHE_URL", False)
+    d.add("""
+              ]
+            }
+          ])
+        }
+    """)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1414,6 +1549,7 @@ FORMS = (
     template_file_resource_group,
     broken_json_group,
     unnamed_group,
+    evidence_group,
 )
 
 

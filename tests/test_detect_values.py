@@ -326,6 +326,194 @@ def test_entries_without_a_usable_name(tmp_path: Path, files: dict[str, str], ex
         assert "an entry without a name is not moved automatically" in str(found[name]["message"])
 
 
+# --------------------------------------------------------------------------- group 8: evidence beyond the entry
+
+CREDENTIAL_NAMES = [
+    # a name that conventionally holds a URL with credentials, from a variable this module does not set
+    _case("database-url-unknown", {"main.tf": _module("""
+        variable "database_url" { type = string }
+        """, """
+        { name = "DATABASE_URL", value = var.database_url },
+        """)}, {"DATABASE_URL": "medium"}),
+    _case("null-and-empty-defaults-are-not-values", {"main.tf": _module("""
+        variable "redis_url" {
+          type    = string
+          default = null
+        }
+        variable "mongo_uri" { default = "" }
+        """, """
+        { name = "REDIS_URL", value = var.redis_url },
+        { name = "MONGO_URI", value = "${var.mongo_uri}" },
+        """)}, {"REDIS_URL": "medium", "MONGO_URI": "medium"}),
+    _case("airflow-connections", {"main.tf": _module("""
+        variable "sql_alchemy_conn" {}
+        variable "broker" {}
+        variable "conn_warehouse" {}
+        """, """
+        { name = "AIRFLOW__CORE__SQL_ALCHEMY_CONN", value = var.sql_alchemy_conn },
+        { name = "AIRFLOW__CELERY__BROKER_URL", value = var.broker },
+        { name = "AIRFLOW_CONN_WAREHOUSE", value = var.conn_warehouse },
+        """)}, {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": "medium", "AIRFLOW__CELERY__BROKER_URL": "medium",
+                "AIRFLOW_CONN_WAREHOUSE": "medium"}),
+    _case("tfvars-shows-credentials", {
+        "main.tf": _module("""
+            variable "database_url" { type = string }
+            variable "redis_url" { type = string }
+            """, """
+            { name = "DATABASE_URL", value = var.database_url },
+            { name = "REDIS_URL", value = var.redis_url },
+            """),
+        "terraform.tfvars": 'database_url = "postgres://app:EXAMPLE-pw@db.internal:5432/app"\n'
+                            'redis_url    = "redis://cache.internal:6379/0"\n',
+    }, {"DATABASE_URL": "high"}),
+    _case("auto-tfvars-wins", {
+        "main.tf": _module("""
+            variable "database_url" { type = string }
+            """, """
+            { name = "DATABASE_URL", value = var.database_url },
+            """),
+        "terraform.tfvars": 'database_url = "postgres://db.internal:5432/app"\n',
+        "prod.auto.tfvars.json": '{"database_url": "postgres://app:EXAMPLE-pw@db.internal:5432/app"}\n',
+    }, {"DATABASE_URL": "high"}),
+    _case("default-without-credentials", {"main.tf": _module("""
+        variable "database_url" { default = "postgres://db.internal:5432/app" }
+        """, """
+        { name = "DATABASE_URL", value = var.database_url },
+        { name = "REDIS_URL", value = "redis://cache:6379/0" },
+        { name = "DB_HOST", value = var.db_host },
+        { name = "DB_CONNECTION", value = var.db_driver },
+        { name = "CACHE_URL", value = var.cache_url },
+        """)}, {}),
+    _case("default-with-credentials", {"main.tf": _module("""
+        variable "database_url" { default = "postgres://app:EXAMPLE-pw@db.internal:5432/app" }
+        """, """
+        { name = "DATABASE_URL", value = var.database_url },
+        """)}, {"DATABASE_URL": "high"}),
+    _case("secret-named-null-default", {"main.tf": _module("""
+        variable "smtp_password" {
+          type    = string
+          default = null
+        }
+        variable "oidc_client_secret" {
+          description = "Client Secret"
+          default     = ""
+        }
+        """, """
+        { name = "SMTP_PASSWORD", value = var.smtp_password },
+        { name = "APPLICANT_OIDC_CLIENT_SECRET", value = var.oidc_client_secret },
+        { name = "SMTP_PASSWORD_EMPTY", value = "" },
+        """)}, {"SMTP_PASSWORD": "high", "APPLICANT_OIDC_CLIENT_SECRET": "high"}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), CREDENTIAL_NAMES)
+def test_names_that_carry_credentials(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    found = _check(tmp_path, files, expected)
+    for name, severity in expected.items():
+        if severity == "medium":
+            assert "may embed credentials" in str(found[name]["message"])
+
+
+SOURCES = [
+    _case("description-says-sdk-key", {"main.tf": _module("""
+        variable "flags_prod" {
+          type        = string
+          description = "LaunchDarkly server-side SDK key for production"
+        }
+        variable "flags_env" {
+          type        = string
+          description = "Name of the LaunchDarkly environment"
+        }
+        """, """
+        { name = "FEATURE_FLAGS_PROD", value = var.flags_prod },
+        { name = "FEATURE_FLAGS_ENV", value = var.flags_env },
+        """)}, {"FEATURE_FLAGS_PROD": "high"}),
+    _case("description-look-alikes", {"main.tf": _module("""
+        variable "a" { description = "ARN of the Secrets Manager secret holding the DB password" }
+        variable "b" { description = "Whether to enable token authentication" }
+        variable "c" { description = "Minimum password length" }
+        variable "d" { description = "Password rotation period in days" }
+        """, """
+        { name = "A", value = var.a },
+        { name = "B", value = var.b },
+        { name = "C", value = var.c },
+        { name = "D", value = var.d },
+        """)}, {}),
+    _case("description-says-connection-string", {"main.tf": _module("""
+        variable "atlas" { description = "MongoDB connection string" }
+        """, """
+        { name = "ATLAS_URI", value = var.atlas },
+        """)}, {"ATLAS_URI": "medium"}),
+    _case("map-of-secrets", {"main.tf": _module("""
+        variable "secrets" { type = map(string) }
+        variable "settings" { type = map(string) }
+        """, """
+        { name = "AIRFLOW__CELERY__RESULT_BACKEND", value = "db+${var.secrets["sql_conn"]}" },
+        { name = "AIRFLOW__CORE__FERNET_KEY", value = var.secrets["fernet_key"] },
+        { name = "AIRFLOW__WEBSERVER__BASE_URL", value = var.settings["base_url"] },
+        { name = "AIRFLOW_ARN", value = var.secrets["arn"] },
+        """)}, {"AIRFLOW__CELERY__RESULT_BACKEND": "high", "AIRFLOW__CORE__FERNET_KEY": "high"}),
+    _case("secret-named-variable-neutral-entry", {"main.tf": _module("""
+        variable "payments_api_key" { type = string }
+        variable "db" { type = object({ host = string, password = string }) }
+        locals { signing = var.payments_api_key }
+        """, """
+        { name = "PAYMENTS", value = local.signing },
+        { name = "PG_SECOND", value = var.db.password },
+        { name = "PG_HOST", value = var.db.host },
+        { name = "PAYMENTS_KEY_NAME", value = var.payments_api_key },
+        """)}, {"PAYMENTS": "high", "PG_SECOND": "high"}),
+    _case("credentials-by-definition", {"main.tf": _module("""
+        resource "random_password" "db" { length = 32 }
+        resource "aws_iam_access_key" "uploader" { user = "uploader" }
+        data "aws_secretsmanager_secret_version" "app" { secret_id = "app" }
+        """, """
+        { name = "PGPASS_X", value = random_password.db.result },
+        { name = "MONGODB_URI", value = jsondecode(data.aws_secretsmanager_secret_version.app.secret_string)["MONGODB_URI"] },
+        { name = "S3_ACCESS_KEY", value = aws_iam_access_key.uploader.id },
+        { name = "S3_SECRET_KEY", value = aws_iam_access_key.uploader.secret },
+        { name = "UPLOADER_USER", value = aws_iam_access_key.uploader.user },
+        { name = "SUFFIX", value = "${random_password.db.length}" },
+        """)}, {"PGPASS_X": "high", "MONGODB_URI": "high", "S3_ACCESS_KEY": "high", "S3_SECRET_KEY": "high"}),
+    _case("literal-text-that-reads-like-an-address", {"main.tf": _module("", """
+        { name = "DB_VALUE", value = "random_password.db.result" },
+        """)}, {}),
+    _case("key-pair-names", {"main.tf": _module("", """
+        { name = "LAYER0_AWS_SSH_KEY_PAIR", value = var.ssh_key_pair },
+        { name = "BASTION_KEYPAIR", value = var.keypair },
+        """)}, {}),
+]
+
+
+@pytest.mark.parametrize(("files", "expected"), SOURCES)
+def test_where_the_value_comes_from(tmp_path: Path, files: dict[str, str], expected: dict[str, str]) -> None:
+    _check(tmp_path, files, expected)
+
+
+def test_tfvars_are_cache_dependencies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached scan is redone when a terraform.tfvars appears, changes, or a *.auto.tfvars is added;
+    the value set there is never printed nor stored."""
+    (tmp_path / "main.tf").write_text(_module('variable "database_url" { type = string }\n',
+                                              '{ name = "DATABASE_URL", value = var.database_url },'), encoding="utf-8")
+    monkeypatch.setenv("ECSFIX_CACHE_DIR", str(tmp_path / ".cache"))
+
+    def severity() -> str | None:
+        run = run_main("scan", "--format", "json", ".", cwd=tmp_path)
+        assert "EXAMPLE-pw" not in run.stdout + run.stderr
+        found = ef001(run.json())
+        return str(found["DATABASE_URL"]["severity"]) if found else None
+
+    assert severity() == "medium"
+    (tmp_path / "terraform.tfvars").write_text('database_url = "postgres://db.internal/app"\n', encoding="utf-8")
+    assert severity() is None
+    (tmp_path / "z.auto.tfvars").write_text('database_url = "postgres://app:EXAMPLE-pw@db/app"\n', encoding="utf-8")
+    assert severity() == "high"
+    (tmp_path / "z.auto.tfvars").write_text('database_url = "postgres://db/app"\n', encoding="utf-8")
+    assert severity() is None
+    for cached in (tmp_path / ".cache").rglob("*.json"):
+        assert "EXAMPLE-pw" not in cached.read_text(encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -91,7 +91,12 @@ def values_in_findings(result: ScanResult) -> set[str]:
             for entry in c.environment:
                 seen = view(entry.value)
                 if hit(entry.span) and seen.literal and seen.text:
-                    found.add(seen.text)
+                    resolved = entry.value.resolved if entry.value is not None else None
+                    if isinstance(resolved, Str) and resolved.is_template:
+                        # the literal pieces; `${...}` are references, which may be shown
+                        found.update(p for p in resolved.parts if isinstance(p, str) and p.strip())
+                    else:
+                        found.add(seen.text)
             for _, value in c.plaintext_fields:
                 items = value.items if isinstance(value, Lst) else []
                 for arg in items:

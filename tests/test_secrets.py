@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from ecsfix.secrets import (
     DetectConfig,
     Verdict,
+    carries_credentials,
     classify,
     classify_value,
     name_is_secret,
     points_elsewhere,
+    prose_says_secret,
     redact,
     secret_flag_name,
 )
@@ -158,6 +160,9 @@ NAME_CASES = [
     case("DelegationsRunner__LockSecretAccessKey", None, N, "secret-access-key-dotnet-section"),
     case("AWS_DYNAMODB_SECRET_ACCESS_KEY", None, N, "aws-dynamodb-secret-access-key"),
     case("SSH_KEY", None, N, "ssh-key-unknown-value"),
+    case("LAUNCHDARKLY_SDK_KEY", None, N, "sdk-key"),
+    case("AIRFLOW__CORE__FERNET_KEY", None, N, "fernet-key"),
+    case("REACT_APP_API_SECRET", None, N, "browser-prefix-secret-still-secret"),
 ]
 
 # --------------------------------------------------------------------------- look-alike names
@@ -237,6 +242,11 @@ LOOKALIKE_CASES = [
     case("AWS_KMS_KEY_ID", "alias/app", None, "aws-kms-key-id"),
     case("AWS_ACCESS_KEY_ID_PARAMETER", None, None, "aws-access-key-id-parameter-name"),
     case("SSH_KEY", "deployer-key", None, "ssh-key-pair-name"),
+    case("LAYER0_AWS_SSH_KEY_PAIR", None, None, "ssh-key-pair"),
+    case("BASTION_SSH_KEYPAIR", None, None, "ssh-keypair"),
+    case("VITE_PUSHER_APP_KEY", None, None, "vite-public-key"),
+    case("NEXT_PUBLIC_MAPS_API_KEY", None, None, "next-public-key"),
+    case("SDK_KEY_ID", None, None, "sdk-key-id"),
     case("EC2_SSH_KEY", "prod_bastion.2024", None, "ssh-key-pair-name-dotted"),
     case("SSH_KEY", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEexampleEXAMPLE deploy@ci", None, "ssh-public-key"),
     case("AUTHORIZED_KEYS", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQEXAMPLE", None, "authorized-keys-public"),
@@ -719,3 +729,44 @@ def test_why_hides_arbitrary_values(name: str, value: str) -> None:
 ])
 def test_points_elsewhere(reference: str, pointer: bool) -> None:
     assert points_elsewhere(reference) is pointer
+
+
+# --------------------------------------------------------------------------- names that carry credentials, prose
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("DATABASE_URL", True), ("DB_URL", True), ("REDIS_URL", True), ("MONGO_URI", True), ("MONGODB_URI", True),
+        ("CELERY_BROKER_URL", True), ("AIRFLOW__CELERY__BROKER_URL", True), ("AIRFLOW__CORE__SQL_ALCHEMY_CONN", True),
+        ("AIRFLOW__CELERY__RESULT_BACKEND", True), ("AIRFLOW_CONN_WAREHOUSE", True), ("SQLALCHEMY_DATABASE_URI", True),
+        ("SPRING_DATASOURCE_URL", True), ("MAIL_URL", True), ("rabbitmqUrl", True),
+        ("CACHE_URL", False), ("API_URL", False), ("DB_HOST", False), ("DB_CONNECTION", False), ("BACKEND", False),
+        ("STORAGE_BACKEND", False), ("AIRFLOW_HOME", False), ("REDIS_HOST", False), ("DATABASE_NAME", False),
+    ],
+)
+def test_carries_credentials(name: str, expected: bool) -> None:
+    assert carries_credentials(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("LaunchDarkly server-side SDK key", "SDK_KEY"),
+        ("API key for the payments provider", "API_KEY"),
+        ("Password of the admin user", "PASSWORD"),
+        ("Map of secrets injected into the containers", "SECRETS"),
+        ("MongoDB connection string", "CONNECTION_STRING"),
+        ("Secret key used to sign sessions", "SECRET_KEY"),
+        ("ARN of the Secrets Manager secret holding the DB password", None),
+        ("Name of the SSM parameter with the API token", None),
+        ("Whether to enable token authentication", None),
+        ("Minimum password length", None),
+        ("Password rotation period in days", None),
+        ("Enable basic auth", None),
+        ("The environment name", None),
+        ("Authentication method", None),
+    ],
+)
+def test_prose_says_secret(text: str, kind: str | None) -> None:
+    assert prose_says_secret(text) == kind
