@@ -371,7 +371,8 @@ def prose_says_secret(text: str) -> str | None:
     toks = [t.rstrip(_DIGITS) or t for t in _SPLIT_RE.split(text.upper()) if t]
     if not toks or not _PROSE_POINTERS.isdisjoint(toks) or not _FLAG_VERBS.isdisjoint(toks):
         return None
-    hits = [h for h in _find_hits(toks, ()) if not h[3]]
+    # weak AUTH terms and PASS ("extra arguments to pass to ...": a verb in prose) say nothing here
+    hits = [h for h in _find_hits(toks, ()) if not h[3] and h[2] != "PASS"]
     return hits[-1][2] if hits else None
 
 

@@ -20,6 +20,7 @@ class _Judged:
     verdict: Verdict
     severity: str | None = None  # None: the rule's own
     hint: str | None = None
+    committed: bool = True  # False: the secret is what a reference brings, not the literal text around it
 
 
 def _judge(entry: EnvEntry, ctx: RuleContext) -> _Judged | None:
@@ -38,7 +39,10 @@ def _judge(entry: EnvEntry, ctx: RuleContext) -> _Judged | None:
     if entry.value is None or (not entry.value.via and isinstance(resolved, Str) and not resolved.is_template):
         return None  # a literal written at the entry: classify said all there is
     found = evidence(entry.name, entry.value, text, ctx.resolver, ctx.detect)
-    return _Judged(Verdict(found.reason, found.why), found.severity, found.hint) if found else None
+    if found is None:
+        return None
+    literal = isinstance(resolved, Str) and not resolved.is_template  # a literal reached through a local
+    return _Judged(Verdict(found.reason, found.why), found.severity, found.hint, committed=literal)
 
 
 def _verdicts(container: Container, ctx: RuleContext) -> list[_Judged | None]:
@@ -107,7 +111,7 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
             if judged.hint:
                 hint += f"; {judged.hint}"
-            if seen.literal and seen.text and "interpolated from" not in verdict.why:
+            if seen.literal and seen.text and judged.committed and "interpolated from" not in verdict.why:
                 hint += ("; the value is in the plan and in state: rotate it if it was ever committed"
                          if td.kind == "plan" else "; the value is committed: rotate it")
             via = ""

@@ -35,6 +35,7 @@ SCALAR_TYPES = frozenset({"bool", "number"})
 # Kinds of secret that are a connection string: whether it holds credentials is the value's to say.
 DSN_KINDS = frozenset({"DSN", "CONNECTION_STRING", "CONNSTR", "CONNSTRING", "CONNECTIONSTRING", "CONNECTIONSTRINGS"})
 
+_URL_WORDS = ("URL", "URI", "URLS", "URIS")
 _INDEX = r"(?:\[[^\[\]]*\])?"
 # Resource attributes that are credentials by definition.
 _SECRET_SOURCE_RE = re.compile(
@@ -132,7 +133,7 @@ def evidence(name: str | None, value: Value | None, text: str | None, resolver: 
     """Why an entry that `classify` finds nothing in passes a secret all the same, or None.
     `text` is the value as the rule sees it (None: not known here)."""
     carries = bool(name) and carries_credentials(name)  # type: ignore[arg-type]
-    if value is None or (name and not carries and pointer_word(name) not in (None, "URL", "URI", "URLS", "URIS")):
+    if value is None or (name and not carries and pointer_word(name) not in (None, *_URL_WORDS)):
         return None  # DB_SECRET_NAME = var.db_secret: the name of the secret, not the secret
     if text is not None and benign_value(text, config=config):
         return None
@@ -157,8 +158,8 @@ def evidence(name: str | None, value: Value | None, text: str | None, resolver: 
         reason = "name"
     for ref in reversed(refs):  # nearest the value first
         words = _telling_words(ref)
-        if not words or pointer_word(words[0]):
-            continue
+        if not words or pointer_word(words[0]) not in (None, *_URL_WORDS):
+            continue  # var.secrets["db_password_arn"]: where the secret is (a URL may hold one)
         kind = next((k for k in (_name_kind(w, config) for w in words) if k), None)
         where = f"{ref}, whose name says {kind}" if kind else None
         if kind is None and ref.startswith("var.") and resolver is not None:
