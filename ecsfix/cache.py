@@ -39,10 +39,11 @@ def digest(data: bytes) -> str:
 
 def file_state(path: str) -> str:
     """What a dependency looks like on disk now: a hash of its bytes, or why it cannot be read. A
-    path ending in a separator is a directory: the names of its Terraform files."""
+    path ending in a separator is a directory: the names of its Terraform files (variable files
+    included: a new `*.auto.tfvars` changes what a variable is set to)."""
     if path.endswith(os.sep):
         try:
-            names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json")))
+            names = sorted(n for n in os.listdir(path) if n.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")))
         except OSError as exc:
             return f"unreadable:{exc.errno}"
         return digest("\n".join(names).encode("utf-8"))

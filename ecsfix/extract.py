@@ -41,10 +41,13 @@ def form_of(expr: Expr | None) -> str:
     if isinstance(expr, Heredoc):
         return "heredoc"
     if isinstance(expr, Ref):
-        if expr.source.startswith("data.template_file."):
+        if expr.source.startswith(("data.template_file.", "template_file.")):
             return "template_file"
         return "local" if expr.root == "local" else "variable" if expr.root == "var" else "reference"
     if isinstance(expr, Str):
+        interp = expr.sole_interp()  # "${template_file.x.rendered}" (Terraform 0.11)
+        if interp is not None and isinstance(interp.expr, Ref) and form_of(interp.expr) == "template_file":
+            return "template_file"
         return "string"
     return "expression"
 

@@ -79,6 +79,18 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
         return hclparse_lark.parse_file(src, base, text)
 
 
+def parse_attributes(src: SourceFile) -> dict[str, Attribute]:
+    """The top-level attributes of an HCL file such as `terraform.tfvars` (a file that does not
+    parse has none: Terraform reports it when it reads it)."""
+    tree = FileTree(src)
+    if tree.error is not None:
+        return {}
+    try:
+        return tree.attributes()
+    except (EcsfixError, AttributeError, IndexError, ValueError):
+        return {}
+
+
 def parse_tree(src: SourceFile) -> FileTree | None:
     """The whole file parsed once, its top-level blocks converted only when asked for; None when
     tree-sitter rejects the file (then `parse_file` gives the blocks or the error)."""
@@ -99,6 +111,7 @@ class FileTree:
         self.conv = _Converter(src, base, body_text, data)
         self.error: tuple[str, int | None, bool] | None = None
         self._tops: list[Any] = []
+        self._attributes: list[Any] = []
         self._done: dict[int, Block] = {}
         if root.has_error:
             bad = _first_error(root)
@@ -112,6 +125,15 @@ class FileTree:
         for body in _named(root):
             if body.type == "body":
                 self._tops.extend(c for c in _named(body) if c.type == "block")
+                self._attributes.extend(c for c in _named(body) if c.type == "attribute")
+
+    def attributes(self) -> dict[str, Attribute]:
+        """The top-level attributes (a `.tfvars` file is nothing else)."""
+        out: dict[str, Attribute] = {}
+        for node in self._attributes:
+            attr = self.conv.attribute(node)
+            out[attr.name] = attr
+        return out
 
     def _block(self, node: Any) -> Block:
         key = node.start_byte

@@ -41,6 +41,15 @@ class TemplateDirective(Exception):
     """The text uses `%{ ... }` template directives: not statically analysable."""
 
 
+class LineBreakInString(EcsfixError):
+    """A string holds a literal line break: invalid JSON (AWS rejects the task definition), yet
+    whatever it holds is in the repository; `scan_json_leniently` reads it anyway."""
+
+
+# Said after the error of a document read leniently, so the user knows its entries were scanned.
+LENIENT_NOTE = "AWS rejects it; its entries were still scanned, reading the line break as \\n"
+
+
 def interp_expr(src: SourceFile, span: Span, inner: str) -> Expr | None:
     """A cheap model of a `${...}` body: simple traversals become `Ref`, the rest `None`."""
     inner = inner.strip()
@@ -66,8 +75,10 @@ class JsonScanner:
         base: int = 0,
         offsets: list[int] | None = None,
         templates: bool = True,
+        lenient: bool = False,
     ):
         self.src = src
+        self.lenient = lenient
         self.text = text
         self.base = base
         self.offsets = offsets
@@ -276,8 +287,9 @@ class JsonScanner:
                 continue
             if self.templates and ch == "%" and text.startswith("%{", i):
                 raise TemplateDirective()
-            if ch in "\n":
-                raise self.error("invalid JSON: line break inside a string", i)
+            if ch == "\n" and not self.lenient:
+                where = self.off(i)
+                raise LineBreakInString("invalid JSON: line break inside a string", self.src.line_col(where)[0])
             buf.append(ch)
             i += 1
         if buf or not parts:
@@ -293,13 +305,33 @@ def scan_json(
     base: int = 0,
     offsets: list[int] | None = None,
     templates: bool = True,
+    lenient: bool = False,
 ) -> Expr:
-    """Parse JSON (default: the whole file) into model expressions with spans into `src`."""
+    """Parse JSON (default: the whole file) into model expressions with spans into `src`.
+    `lenient` accepts literal line breaks inside strings (read as `\\n`)."""
     body = src.text if text is None else text
     if body.startswith("\ufeff") and text is None:
         body = body[1:]
         base = 1
-    return JsonScanner(src, body, base=base, offsets=offsets, templates=templates).parse()
+    return JsonScanner(src, body, base=base, offsets=offsets, templates=templates, lenient=lenient).parse()
+
+
+def scan_json_leniently(
+    src: SourceFile,
+    text: str | None = None,
+    *,
+    base: int = 0,
+    templates: bool = True,
+) -> tuple[Expr, LineBreakInString | None]:
+    """`scan_json`; when the only fault is line breaks inside strings, the document read with them
+    as `\\n`, and that error (still to be reported: exit code 2) beside it."""
+    try:
+        return scan_json(src, text, base=base, templates=templates), None
+    except LineBreakInString as exc:
+        try:
+            return scan_json(src, text, base=base, templates=templates, lenient=True), exc
+        except (EcsfixError, TemplateDirective):
+            raise exc from None
 
 
 def decode_string(expr: Str) -> tuple[str, list[int]] | None:
@@ -334,4 +366,5 @@ def decode_string(expr: Str) -> tuple[str, list[int]] | None:
     return "".join(out), offs
 
 
-__all__ = ["JsonScanner", "TemplateDirective", "scan_json", "decode_string", "interp_expr", "Other"]
+__all__ = ["JsonScanner", "LENIENT_NOTE", "LineBreakInString", "TemplateDirective", "scan_json",
+           "scan_json_leniently", "decode_string", "interp_expr", "Other"]

@@ -1,5 +1,5 @@
 """Follow references inside one module: `local.*`, `var.*` defaults, `jsonencode`, heredoc JSON,
-`file()`, `templatefile()`, `data "template_file"`, `concat`/`merge` of known lists and objects.
+`file()`, `templatefile()`, `data "template_file"` (and the older `resource "template_file"`), `concat`/`merge` of known lists and objects.
 
 The result of `resolve` is the most concrete expression we can reach; anything we cannot follow is
 returned as it is (a `Ref` to a variable without default, an `Other` for `for` expressions) so the
@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .jsonscan import TemplateDirective, decode_string, scan_json
+from .jsonscan import LENIENT_NOTE, TemplateDirective, decode_string, scan_json, scan_json_leniently
 from .model import (
     Block,
     Call,
@@ -26,6 +26,7 @@ from .model import (
     Other,
     Ref,
     SourceFile,
+    Span,
     Str,
 )
 from .module import Module
@@ -33,11 +34,44 @@ from .sources import display_path, read_source
 
 _STEP_RE = re.compile(r"\.([A-Za-z_][\w-]*)|\[\s*(\d+)\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _MAX_DEPTH = 24
-_TEMPLATE_FILE_RE = re.compile(r"data\.template_file\.([A-Za-z_][\w-]*)(?:\[[^\[\]]*\])?\.rendered$")
+# data.template_file.x.rendered, and the resource of the template provider before data sources
+# (template_file.x.rendered, Terraform 0.6-0.11): read alike
+_TEMPLATE_FILE_RE = re.compile(r"(data\.)?template_file\.([A-Za-z_][\w-]*)(?:\[[^\[\]]*\])?\.rendered$")
 # The kind of an `Other` standing for a file that could not be read or parsed: the error is already
 # reported (exit code 2), so it is not also "not statically analysable".
 REPORTED = "unreadable input (reported as an error)"
 PASSTHROUGH_FUNCS = {"jsonencode", "tolist", "toset", "tomap", "tostring", "sensitive", "nonsensitive", "jsondecode"}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the `variable` block of a `var.x...` reference declares."""
+
+    type: str | None  # the type constraint of the referenced value (`bool`, `list(string)`), if written
+    description: str | None
+    default: Expr | None  # None when there is no default (`default = null` is a Null)
+
+
+def _type_at(type_expr: Expr | None, steps: list[str | int]) -> Expr | None:
+    """The type constraint of `var.x.a[0]` given the one of `var.x`: object attributes by name,
+    element types of list/set/map/tuple collections, `optional(T)` unwrapped."""
+    for step in steps:
+        while isinstance(type_expr, Call) and type_expr.name == "optional" and type_expr.args:
+            type_expr = type_expr.args[0]
+        if not isinstance(type_expr, Call) or not type_expr.args:
+            return None
+        arg = type_expr.args[0]
+        if type_expr.name == "object" and isinstance(arg, Obj) and isinstance(step, str):
+            type_expr = arg.get(step)
+        elif type_expr.name in ("list", "set", "map"):
+            type_expr = arg
+        elif type_expr.name == "tuple" and isinstance(arg, Lst) and isinstance(step, int) and step < len(arg.items):
+            type_expr = arg.items[step]
+        else:
+            return None
+    while isinstance(type_expr, Call) and type_expr.name == "optional" and type_expr.args:
+        type_expr = type_expr.args[0]
+    return type_expr
 
 
 @dataclass
@@ -77,7 +111,10 @@ class Resolver:
         self._files: dict[str, SourceFile | EcsfixError] = {}
         self.errors: list[InputError] = []
         self.external_files: list[SourceFile] = []
-        self._reported: set[str] = set()  # files whose error is already in `errors`
+        self._reported: set[str] = set()  # files (or file:line:message) whose error is already in `errors`
+        # JSON documents read leniently (a line break inside a string): reported, scanned, not rewritten
+        self.lenient: list[Span] = []
+        self._declared: dict[str, Declared | None] = {}
         # every path `file()`/`templatefile()`/`template_file` names, found or not (the cache key)
         self.consulted: list[str] = []
 
@@ -111,6 +148,30 @@ class Resolver:
             self.consulted.append(path)
             return path
         return None
+
+    # ------------------------------------------------------------------ variables
+    def declared(self, reference: str) -> Declared | None:
+        """The declaration behind `var.x` (or `var.x.attr[0]`) in this module, or None."""
+        if reference in self._declared:
+            return self._declared[reference]
+        self._declared[reference] = found = self._declaration(reference)
+        return found
+
+    def _declaration(self, reference: str) -> Declared | None:
+        root, steps = split_traversal(reference)
+        if root != "var" or not steps or not isinstance(steps[0], str):
+            return None
+        block = self.module.variable(steps[0])
+        if block is None:
+            return None
+        type_expr = _type_at(block.attr("type"), steps[1:])
+        type_text = None
+        if isinstance(type_expr, Str):  # Terraform 0.11: type = "string"
+            type_text = type_expr.value
+        elif type_expr is not None:
+            type_text = type_expr.span.text.strip()
+        description = block.attr("description")
+        return Declared(type_text, description.value if isinstance(description, Str) else None, block.attr("default"))
 
     # ------------------------------------------------------------------ references
     def resolve(self, expr: Expr | None, scope: Scope | None = None, via: list[str] | None = None) -> Expr | None:
@@ -147,10 +208,13 @@ class Resolver:
             block = self.module.variable(steps[0])
             if block is not None and block.attr("default") is not None:
                 target = block.attr("default")
-        elif root == "data" and (m := _TEMPLATE_FILE_RE.match(ref.source)):
+        elif root in ("data", "template_file") and (m := _TEMPLATE_FILE_RE.match(ref.source)):
             # data.template_file.x.rendered, or data.template_file.x[each.key].rendered (count or
             # for_each: every instance renders the same template; per-instance vars stay unknown)
-            block = self.module.data("template_file", m.group(1))
+            if m.group(1):
+                block = self.module.data("template_file", m.group(2))
+            else:
+                block = self.module.resource("template_file", m.group(2))
             if block is not None:
                 return self.template_block(block, scope, depth)
             return ref, scope
@@ -225,6 +289,9 @@ class Resolver:
         inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
         if isinstance(template, Call) and template.name == "file" and len(template.args) == 1:
             return self.json_file(template.args[0], templates=True), inner
+        filename = block.attr("filename") if template is None else None  # the template provider before 0.7
+        if filename is not None:
+            return self.json_file(filename, templates=True), inner
         if isinstance(template, Heredoc):
             return self.heredoc_json(template), inner
         return template, scope
@@ -233,11 +300,43 @@ class Resolver:
     def heredoc_json(self, doc: Heredoc) -> Expr:
         body = doc.body_span
         try:
-            return scan_json(body.file, body.text, base=body.start)
+            value, broken = scan_json_leniently(body.file, body.text, base=body.start)
         except TemplateDirective:
             return Other(doc.span, "template with %{ } directives")
         except EcsfixError as exc:
             raise EcsfixError(f"heredoc <<{doc.marker}: {exc.message}", exc.line) from None
+        if broken is not None:  # reported, and the entries read anyway: the values are in git
+            self.lenient.append(body)
+            self._report_once(body.file.display, broken.line, f"heredoc <<{doc.marker}: {broken.message}; {LENIENT_NOTE}")
+        return value
+
+    def _from_the_caller(self, path_expr: Expr) -> str | None:
+        """A relative path that is not under `path.module` is relative to the directory Terraform
+        runs in, the root module (`file("./ecs/app.json")` in ./ecs, called from its parent): the
+        first ancestor directory, up to three, where the file exists."""
+        if not isinstance(path_expr, Str) or path_expr.value is None or os.path.isabs(path_expr.value):
+            return None
+        directory = self.module.dir
+        for _ in range(3):
+            parent = os.path.dirname(os.path.abspath(directory))
+            if parent == directory or (self.root is not None and not parent.startswith(os.path.abspath(self.root))):
+                return None
+            directory = parent
+            candidate = os.path.join(directory, path_expr.value)
+            self.consulted.append(candidate)
+            if os.path.isfile(candidate):
+                return candidate
+        return None
+
+    def read_leniently(self, span: Span) -> bool:
+        """Whether `span` lies in a JSON document read leniently (invalid as it is written)."""
+        return any(s.file is span.file and s.start <= span.start and span.end <= s.end for s in self.lenient)
+
+    def _report_once(self, shown: str, line: int | None, message: str) -> None:
+        key = f"{shown}:{line}:{message}"
+        if key not in self._reported:
+            self._reported.add(key)
+            self.errors.append(InputError(shown, line, message))
 
     def json_string(self, s: Str) -> Expr:
         decoded = decode_string(s)
@@ -254,6 +353,8 @@ class Resolver:
         if path is None:
             return Other(path_expr.span, "file path not known statically")
         shown = display_path(path, self.root)
+        if not os.path.exists(path):
+            path = self._from_the_caller(path_expr) or path
         if not os.path.exists(path):  # perhaps generated by an earlier build step: not analysable here
             return Other(path_expr.span, f"{shown}: no such file or directory")
         try:
@@ -264,7 +365,7 @@ class Resolver:
                 self.errors.append(InputError(shown, exc.line, exc.message))
             return Other(path_expr.span, REPORTED)
         try:
-            doc = scan_json(src, templates=templates)
+            doc, broken = scan_json_leniently(src, templates=templates)
         except TemplateDirective:
             return Other(path_expr.span, "template with %{ } directives")
         except EcsfixError as exc:
@@ -272,5 +373,8 @@ class Resolver:
                 self._reported.add(path)
                 self.errors.append(InputError(src.display, exc.line, exc.message))
             return Other(path_expr.span, REPORTED)
+        if broken is not None:
+            self.lenient.append(Span(src, 0, len(src.text)))
+            self._report_once(src.display, broken.line, f"{broken.message}; {LENIENT_NOTE}")
         return doc
 

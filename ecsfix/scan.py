@@ -107,7 +107,7 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     for src in module.files:
         if src.path.endswith(".tf.json") and "aws_ecs_task_definition" in src.text:
             try:
-                doc = _json_doc(src)
+                doc = _json_doc(src, resolver.errors)
             except EcsfixError as exc:
                 resolver.errors.append(InputError(src.display, exc.line, exc.message))
                 continue
@@ -119,10 +119,14 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     return ms
 
 
-def _json_doc(src: SourceFile) -> Obj:
-    from .jsonscan import scan_json
+def _json_doc(src: SourceFile, errors: list[InputError]) -> Obj:
+    """The top-level object of a JSON file. A file whose only fault is a line break inside a string
+    is reported in `errors` and read anyway (whatever it holds is in the repository)."""
+    from .jsonscan import LENIENT_NOTE, scan_json_leniently
 
-    doc = scan_json(src, templates=False)
+    doc, broken = scan_json_leniently(src, templates=False)
+    if broken is not None:
+        errors.append(InputError(src.display, broken.line, f"{broken.message}; {LENIENT_NOTE}"))
     if not isinstance(doc, Obj):
         raise EcsfixError("expected a JSON object at the top level", 1)
     return doc
@@ -159,7 +163,7 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
     from .resolve import Resolver
 
     try:
-        doc = _json_doc(src)
+        doc = _json_doc(src, result.errors)
         if kind == "plan":
             from .plan import task_definitions_from_plan
 

@@ -37,9 +37,15 @@ _lazy = partial(LazyPattern, globals())
 __all__ = [
     "DetectConfig",
     "Verdict",
+    "benign_value",
+    "browser_public",
+    "carries_credentials",
+    "prose_says_secret",
     "classify",
     "classify_value",
+    "key_pair",
     "name_is_secret",
+    "pointer_word",
     "points_elsewhere",
     "redact",
     "secret_flag_name",
@@ -61,7 +67,7 @@ _DIGITS = "0123456789"
 # Tokens that are secret on their own.
 _SECRET_TOKENS = frozenset(
     {
-        "PASSWORD", "PASSWORDS", "PASSWD", "PASS", "PWD", "PASSPHRASE", "PASSCODE",
+        "PASSWORD", "PASSWORDS", "PASSWD", "PASSWRD", "PASS", "PWD", "PASSPHRASE", "PASSCODE",
         "SECRET", "SECRETS", "TOKEN", "TOKENS", "APIKEY", "APIKEYS", "APITOKEN",
         "CREDENTIAL", "CREDENTIALS", "CREDS", "CRED", "DSN",
         "PRIVATEKEY", "PRIVKEY", "SECRETKEY", "ACCESSKEY", "AUTHTOKEN", "ACCESSTOKEN",
@@ -69,7 +75,7 @@ _SECRET_TOKENS = frozenset(
     }
 )  # fmt: skip
 # A token ending with one of these is the same word glued to a prefix (PGPASSWORD, MYSQLPWD is not).
-_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "PASSPHRASE", "CREDENTIALS")
+_SECRET_SUFFIXES = ("PASSWORD", "PASSWD", "PASSWRD", "SECRET", "TOKEN", "APIKEY", "PASSPHRASE", "CREDENTIALS")
 # X followed by KEY / KEYS.
 _KEY_QUALIFIERS = frozenset(
     {
@@ -77,7 +83,7 @@ _KEY_QUALIFIERS = frozenset(
         "DECRYPTION", "DECRYPT", "JWT", "JWS", "SESSION", "HMAC", "LICENSE", "LICENCE", "ADMIN",
         "APP", "APPLICATION", "SSH", "DEPLOY", "GPG", "PGP", "AES", "CIPHER", "CRYPTO", "SHARED",
         "STORAGE", "ACCOUNT", "SUBSCRIPTION", "WRITE", "INGEST", "AUTH", "TLS", "SSL", "COOKIE",
-        "WEBHOOK", "SERVICE",
+        "WEBHOOK", "SERVICE", "SDK", "FERNET",
         # vendors whose bare "<VENDOR>_KEY" is a server-side secret (a publishable key says so: *_PUBLISHABLE_KEY)
         "MAILGUN", "SENDGRID", "MANDRILL", "POSTMARK", "SPARKPOST", "MAILJET", "OPENAI", "ANTHROPIC", "DATADOG",
         "TWILIO", "BRAINTREE", "HEROKU", "CLOUDFLARE", "NEWRELIC", "ROLLBAR", "HONEYBADGER",
@@ -110,7 +116,7 @@ _POINTER_TOKENS = frozenset(
         "SCOPES", "USER", "USERS", "USERNAME", "EMAIL", "PREFIX", "SUFFIX", "DOMAIN", "REALM",
         "TENANT", "BUCKET", "TABLE", "QUEUE", "TOPIC", "FIELD", "COLUMN", "LABEL", "TAG", "TAGS",
         "KMS", "COMPLEXITY", "STRENGTH", "PATTERN", "REGEX", "RULE", "RULES", "CHECK",
-        "VALIDATION", "LEVEL", "DEBUG",
+        "VALIDATION", "LEVEL", "DEBUG", "PAIR", "KEYPAIR",
     }
 )  # fmt: skip
 # A token right before the secret token that makes the name a quantity (MAX_TOKENS).
@@ -121,13 +127,33 @@ _FLAG_VERBS = frozenset(
     {"ENABLE", "ENABLED", "DISABLE", "DISABLED", "USE", "REQUIRE", "REQUIRED", "SKIP", "ALLOW",
      "FORCE", "IS", "HAS", "SHOULD", "NO"}
 )  # fmt: skip
+# Prefixes of settings that front-end build tools put into the JavaScript shipped to browsers:
+# a key under them (a Pusher app key, a maps API key) is a public client key.
+_BROWSER_PREFIXES = frozenset({"VITE", "GATSBY", ("NEXT", "PUBLIC"), ("REACT", "APP"), ("VUE", "APP"),
+                               ("NUXT", "PUBLIC"), ("EXPO", "PUBLIC")})
 _ECS8_NAMES = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"})
 # Names with a conventional non-secret meaning despite their tokens.
 _NEVER_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "GOOGLE_APPLICATION_CREDENTIALS"})
 
 
-_TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
+# PW is a password only as the last word (SMTP_PW, ADMIN_PW2); elsewhere it is too short to
+# say so (Playwright's PW_TEST_* settings).
+_LAST_ONLY_TOKENS = frozenset({"PW"})
+_TRIGGER_TOKENS = _SECRET_TOKENS | _AUTH_TOKENS | _LAST_ONLY_TOKENS | {"KEY", "KEYS", "STRING", "STRINGS", "STR"}
+# Glued spellings of the words of an access key pair (AccessKeyId, SECRETACCESSKEY).
+_PAIR_WORDS = {"ACCESSKEYID": ("ACCESS", "KEY", "ID"), "ACCESSKEY": ("ACCESS", "KEY"), "KEYID": ("KEY", "ID"),
+               "SECRETACCESSKEY": ("SECRET", "ACCESS", "KEY"), "SECRETKEY": ("SECRET", "KEY")}
 _GLUED_SUFFIX_RE = _lazy("_GLUED_SUFFIX_RE", r"[A-Z0-9](?:" + "|".join(_SECRET_SUFFIXES) + r")[0-9]*(?:_|$)")
+
+
+def _browser_public(toks: list[str]) -> bool:
+    return len(toks) > 2 and (toks[0] in _BROWSER_PREFIXES or tuple(toks[:2]) in _BROWSER_PREFIXES)
+
+
+def browser_public(name: str) -> bool:
+    """The name is a setting a front-end build puts into the JavaScript it ships (VITE_*,
+    NEXT_PUBLIC_*, REACT_APP_*...): a key under it is a public client key."""
+    return _browser_public(_tokens(name))
 
 
 def _tokens(name: str) -> list[str]:
@@ -180,6 +206,8 @@ def _find_hits(toks: list[str], extra: tuple[tuple[str, ...], ...]) -> list[tupl
                 or (nxt == "HEADER" and i + 2 < n and toks[i + 2] in ("VALUE", "VAL"))
             ):
                 hits.append((i, i, "AUTH" if t == "AUTHORIZATION" else t, True))
+        elif t in _LAST_ONLY_TOKENS and nxt is None:
+            hits.append((i, i, t, False))
         elif len(t) > 6 and t.endswith(_SECRET_SUFFIXES):
             label = next(s for s in _SECRET_SUFFIXES if t.endswith(s))
             hits.append((i, i, label, False))
@@ -222,10 +250,16 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
         return f"name {canon} is one of the names AWS Security Hub control ECS.8 flags", False
     if canon in _NEVER_SECRET_NAMES:
         return None
-    # AWS_ACCESS_KEY_ID inside a longer name (PROD_AWS_ACCESS_KEY_ID) is still AWS's key id.
-    if "AWS_ACCESS_KEY_ID" in canon and f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") != -1:
+    # AWS_ACCESS_KEY_ID inside a longer name (PROD_AWS_ACCESS_KEY_ID) is still AWS's key id,
+    # unless a pointer word follows it (AWS_ACCESS_KEY_ID_PARAMETER names where it is).
+    at = f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") if "AWS_ACCESS_KEY_ID" in canon else -1
+    if at != -1 and _POINTER_TOKENS.isdisjoint(canon[at + len("AWS_ACCESS_KEY_ID") :].split("_")):
         return "name contains AWS_ACCESS_KEY_ID (flagged by AWS Security Hub control ECS.8)", False
     toks = [t.rstrip(_DIGITS) or t for t in raw]
+    pair = _key_pair(toks)
+    if pair is not None and pair[0] == "id" and "AWS" in pair[1]:
+        # AWS_S3_ACCESS_KEY_ID, AWS_DYNAMODB_ACCESS_KEY_ID: an AWS key id whatever the service word
+        return "name is an AWS access key id (AWS Security Hub control ECS.8 flags AWS_ACCESS_KEY_ID)", False
     if not comp.extra_tokens and _TRIGGER_TOKENS.isdisjoint(toks) and not _GLUED_SUFFIX_RE.search(canon):
         return None  # fast path: nothing that could start a secret term
     hits = _find_hits(toks, comp.extra_tokens)
@@ -242,9 +276,36 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
             return None
     if any(t in _FLAG_VERBS for t in toks[: min(h[0] for h in hits)]):
         return None  # ALLOW_NO_PASSWORD, IS_TOKEN_SET: a switch (TEST_PASSWORD_NO_PASSWORD is not)
+    if label.endswith("_KEY") and _browser_public(toks):
+        return None  # VITE_PUSHER_APP_KEY, NEXT_PUBLIC_MAPS_API_KEY: built into the browser bundle, public by design
     if any(not h[3] for h in hits):
         weak = False
     return f"name contains the token {label}", weak
+
+
+def _key_pair(toks: list[str]) -> tuple[str, tuple[str, ...]] | None:
+    """("id" | "secret", the words before) for the two halves of an access key pair:
+    S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, LockAccessKeyId / LockSecretAccessKey."""
+    if not toks or toks[-1] not in ("ID", "KEY", "KEYID", "ACCESSKEYID", "ACCESSKEY", "SECRETACCESSKEY"):
+        return None
+    words: list[str] = []
+    for t in toks:
+        words.extend(_PAIR_WORDS.get(t, (t,)))
+    if words[-3:] == ["ACCESS", "KEY", "ID"]:
+        return "id", tuple(words[:-3])
+    if words[-3:] == ["SECRET", "ACCESS", "KEY"]:
+        return "secret", tuple(words[:-3])
+    return None
+
+
+def key_pair(name: str) -> tuple[str, str] | None:
+    """("id" | "secret", stem) when the name is one half of an access key pair, the stem being the
+    words before it (``DelegationsRunner__LockAccessKeyId`` -> ("id", "DELEGATIONS_RUNNER_LOCK")):
+    an id and a secret with the same stem in one container are one credential."""
+    if "KEY" not in name.upper():
+        return None
+    pair = _key_pair(_tokens(name))
+    return (pair[0], "_".join(pair[1])) if pair is not None else None
 
 
 _WORD_RE = _lazy("_WORD_RE", r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -256,9 +317,69 @@ def points_elsewhere(reference: str) -> bool:
     `var.db_password_arn`, `aws_ssm_parameter.token.name`, `var.password_length`). An entry whose
     name says secret but whose value is such a reference passes an ARN or a name, not a secret
     (and moving it to `secrets` would hand the container the secret instead)."""
-    words = _WORD_RE.findall(reference)
+    return pointer_word(reference) is not None
+
+
+def pointer_word(text: str) -> str | None:
+    """The pointer word (ARN, NAME, ID, PATH...) a reference or a name ends with, or None."""
+    words = _WORD_RE.findall(text)
     toks = _tokens(words[-1]) if words else []
-    return bool(toks) and (toks[-1].rstrip(_DIGITS) or toks[-1]) in _POINTER_TOKENS
+    last = (toks[-1].rstrip(_DIGITS) or toks[-1]) if toks else None
+    return last if last in _POINTER_TOKENS else None
+
+
+# Names of data stores and brokers whose URL (DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_BROKER_URL,
+# SQLALCHEMY_DATABASE_URI, AIRFLOW__CORE__SQL_ALCHEMY_CONN) conventionally embeds credentials.
+_STORE_TOKENS = frozenset(
+    {"DATABASE", "DB", "SQL", "SQLALCHEMY", "ALCHEMY", "POSTGRES", "POSTGRESQL", "PG", "PSQL", "MYSQL",
+     "MARIADB", "MSSQL", "ORACLE", "JDBC", "DATASOURCE", "MONGO", "MONGODB", "REDIS", "VALKEY", "MEMCACHED",
+     "AMQP", "RABBIT", "RABBITMQ", "BROKER", "CELERY", "ELASTICSEARCH", "OPENSEARCH", "CASSANDRA", "NEO4J",
+     "CLICKHOUSE", "COUCHDB", "COUCHBASE", "INFLUX", "INFLUXDB", "SMTP", "MAIL"}
+)  # fmt: skip
+_URL_TOKENS = frozenset({"URL", "URI", "CONN", "BACKEND"})  # not CONNECTION: Laravel's DB_CONNECTION is a driver name
+
+
+def carries_credentials(name: str) -> bool:
+    """A name that conventionally holds a URL or connection string with credentials in it:
+    DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_RESULT_BACKEND, AIRFLOW_CONN_WAREHOUSE (Airflow's
+    connections are URIs). The value decides whether it does; this says where to look."""
+    toks = [t.rstrip(_DIGITS) or t for t in _tokens(name)]
+    if len(toks) >= 3 and toks[0] == "AIRFLOW" and toks[1] == "CONN":
+        return True
+    if len(toks) < 2 or toks[-1] not in _URL_TOKENS:
+        return False
+    if toks[-1] == "BACKEND" and toks[-2] != "RESULT":
+        return False
+    return not _STORE_TOKENS.isdisjoint(toks[:-1])
+
+
+# Words of a description that make it about something else than the secret itself ("ARN of the
+# secret", "Name of the SSM parameter holding the password", "Whether to create the secret").
+_PROSE_POINTERS = frozenset(
+    {"ARN", "ARNS", "NAME", "NAMES", "ID", "IDS", "PATH", "FILE", "FILENAME", "LOCATION", "PARAMETER",
+     "LENGTH", "SIZE", "TTL", "EXPIRY", "ROTATION", "VERSION", "POLICY", "KMS", "PREFIX", "SUFFIX", "BUCKET",
+     "WHETHER", "FLAG", "TOGGLE", "NUMBER", "COUNT", "MINIMUM", "MAXIMUM", "MIN", "MAX", "DAYS", "SECONDS",
+     "PAIR", "KEYPAIR", "GENERATE", "GENERATED", "CREATE", "ROTATE"}
+)  # fmt: skip
+
+
+def prose_says_secret(text: str) -> str | None:
+    """The kind of secret a variable's description says it holds ("Server-side SDK key" ->
+    SDK_KEY, "Password of the admin user" -> PASSWORD), or None: prose that names a pointer, a
+    switch or a quantity ("ARN of the DB password secret", "Whether to enable auth", "Password
+    length") describes something else."""
+    toks = [t.rstrip(_DIGITS) or t for t in _SPLIT_RE.split(text.upper()) if t]
+    if not toks or not _PROSE_POINTERS.isdisjoint(toks) or not _FLAG_VERBS.isdisjoint(toks):
+        return None
+    # weak AUTH terms and PASS ("extra arguments to pass to ...": a verb in prose) say nothing here
+    hits = [h for h in _find_hits(toks, ()) if not h[3] and h[2] != "PASS"]
+    return hits[-1][2] if hits else None
+
+
+def benign_value(value: str, *, config: DetectConfig | None = None) -> bool:
+    """Never a secret whatever the name says: empty, a boolean, a number, a duration, a region,
+    an ARN, a path, a public key."""
+    return _value_why(value, config or _DEFAULT) is _BENIGN
 
 
 def name_is_secret(name: str, config: DetectConfig | None = None) -> str | None:
@@ -285,6 +406,12 @@ def secret_flag_name(arg: str, *, config: DetectConfig | None = None) -> bool:
 # --------------------------------------------------------------------------- values: helpers
 
 _SENTINEL = "\x00"
+_SSH_KEY_WHY = "name contains the token SSH_KEY"
+_KEY_PAIR_NAME_RE = _lazy("_KEY_PAIR_NAME_RE", r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# An OpenSSH public key (`ssh-ed25519 AAAA... comment`): public by design.
+_PUBLIC_KEY_RE = _lazy("_PUBLIC_KEY_RE",
+    r"(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)"
+    r"\s+AAAA[A-Za-z0-9+/]+={0,3}(?:\s+\S+)?\s*")
 _BOOLISH = frozenset(
     {"true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "enabled", "disabled",
      "enable", "disable", "none", "null", "nil", "undefined"}
@@ -360,7 +487,7 @@ def _is_benign(v: str) -> bool:
         return True
     if s[0] in "/~." and _PATH_RE.fullmatch(s):
         return not _looks_random(s.replace("/", ""))
-    return False
+    return s[0] in "se" and bool(_PUBLIC_KEY_RE.fullmatch(s))
 
 
 def _entropy(s: str) -> float:
@@ -518,6 +645,13 @@ def _placeholder(v: str) -> bool:
         return True
     return set(s) <= {"*"} or set(s.lower()) <= {"x"} or set(s) <= {"."}
 
+
+# Passwords that ship as defaults or top every leaked-password list. Judged only where an entry
+# has no name: with one, the name decides (AUTH_METHOD = "password" is a mode).
+_COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "pass123", "secret",
+     "changeme", "changeit", "letmein", "qwerty", "123456", "12345678", "admin123", "hunter2", "toor"}
+)  # fmt: skip
 
 # Words people write where a password goes in examples and defaults (never a real credential).
 # (`pass`/`secret` are weak but real passwords: still flagged.)
@@ -766,10 +900,18 @@ def classify(name: str | None, value: str | None, *, config: DetectConfig | None
         if value_why is _BENIGN:
             return None
     name_v = _name_verdict(name, cfg) if name else None
+    if value_why is None and value is not None and not (name and name.strip()) \
+            and value.strip().lower() in _COMMON_PASSWORDS:
+        # no name to say what it is ({"name": "", "value": "password"}): the value alone decides,
+        # and a well-known default password is one whatever it is called
+        return Verdict("value", "the entry has no name and its value is a well-known default credential")
     if name_v is not None and name_v[1] and value_why is None and value is not None:
         word = value.strip()
         if word.isalpha() and len(word) < 16:
             return None  # KAFKA_AUTH=iam, AUTH_MODE=oidc: an AUTH-only name holding a mode word
+    if name_v is not None and name_v[0] == _SSH_KEY_WHY and value_why is None and value is not None \
+            and _KEY_PAIR_NAME_RE.fullmatch(value.strip()) and not _looks_random(value.strip()):
+        return None  # SSH_KEY = "deployer-key": the name of an EC2 key pair, not the key
     if name_v is not None and value_why is not None:
         return Verdict("both", f"{name_v[0]}; {value_why}")
     if name_v is not None:

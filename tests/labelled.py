@@ -66,6 +66,7 @@ class Label:
     name: str
     secret: bool
     xfail: str | None = None  # a known, documented limitation (never used to weaken a label)
+    group: str | None = None  # the detection issue group the entry was written for ("names", ...)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -81,6 +82,7 @@ class Table:
     labels: list[Label] = field(default_factory=list)
     secret_values: set[str] = field(default_factory=set)  # every secret literal written anywhere
     files: dict[str, str] = field(default_factory=dict)
+    errors: set[tuple[str, int]] = field(default_factory=set)  # (file, line) of the input errors expected
 
     def per_form(self) -> Counter[str]:
         return Counter(label.form for label in self.labels)
@@ -95,10 +97,11 @@ class Table:
 class Doc:
     """A file written line by line; `entry` records the label of the line it starts."""
 
-    def __init__(self, table: Table, form: str, path: str):
+    def __init__(self, table: Table, form: str, path: str, group: str | None = None):
         self.table = table
         self.form = form
         self.path = path
+        self.group = group
         self.lines: list[str] = []
         table.files[path] = ""  # keep insertion order
 
@@ -110,7 +113,7 @@ class Doc:
     def entry(self, text: str, name: str, secret: bool, *, literal: str | None = None,
               xfail: str | None = None, indent: int = 8) -> Doc:
         """One entry; a multi-line `text` is re-indented to `indent` spaces."""
-        self.table.labels.append(Label(self.form, self.path, len(self.lines) + 1, name, secret, xfail))
+        self.table.labels.append(Label(self.form, self.path, len(self.lines) + 1, name, secret, xfail, self.group))
         if secret and literal is not None:
             self.table.secret_values.add(literal)
         if "\n" in text.strip("\n"):
@@ -1051,6 +1054,480 @@ def for_each_form(t: Table) -> None:
     """).add(EXEC_ROLE)
 
 
+# --------------------------------------------------------------------------- detection groups
+# Shapes seen in real repositories (issue 13), each in the form it was seen in.
+
+
+def names_group(t: Table) -> None:
+    """Password abbreviations, access key pairs under prefixes and in camelCase, and their look-alikes."""
+    d = Doc(t, "jsonencode-multi-line", "names/main.tf", group="names")
+    d.add("""
+        variable "smtp_pw" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "ldap_bind_passwrd" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "s3_access_key_id" {
+          type = string
+        }
+
+        variable "s3_secret_access_key" {
+          type      = string
+          sensitive = true
+        }
+
+        resource "aws_iam_access_key" "lock" {
+          user = "delegations-runner"
+        }
+
+        resource "aws_ecs_task_definition" "mailer" {
+          family             = "mailer"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "mailer"
+              image = "acme/mailer:5.2.0"
+              environment = [
+    """)
+    d.entry('        { name = "SMTP_PW", value = var.smtp_pw },', "SMTP_PW", True)
+    d.entry('        { name = "LDAP_BIND_PASSWRD", value = var.ldap_bind_passwrd },', "LDAP_BIND_PASSWRD", True)
+    d.entry('        { name = "PWD", value = "/srv/mailer" },', "PWD", False)
+    d.entry('        { name = "PW_TEST_HTML_REPORT_OPEN", value = "never" },', "PW_TEST_HTML_REPORT_OPEN", False)
+    d.entry('        { name = "AWS_S3_ACCESS_KEY_ID", value = var.s3_access_key_id },', "AWS_S3_ACCESS_KEY_ID", True)
+    d.entry('        { name = "AWS_S3_SECRET_ACCESS_KEY", value = var.s3_secret_access_key },',
+            "AWS_S3_SECRET_ACCESS_KEY", True)
+    d.entry('        { name = "AWS_DYNAMODB_ACCESS_KEY_ID", value = "EXAMPLEDYNAMOKEYID01" },',
+            "AWS_DYNAMODB_ACCESS_KEY_ID", True, literal="EXAMPLEDYNAMOKEYID01")
+    d.entry('        { name = "AWS_DYNAMODB_REGION", value = "eu-west-1" },', "AWS_DYNAMODB_REGION", False)
+    d.entry('        { name = "DelegationsRunner__LockAccessKeyId", value = aws_iam_access_key.lock.id },',
+            "DelegationsRunner__LockAccessKeyId", True)
+    d.entry('        { name = "DelegationsRunner__LockSecretAccessKey", value = aws_iam_access_key.lock.secret },',
+            "DelegationsRunner__LockSecretAccessKey", True)
+    d.entry('        { name = "DelegationsRunner__LockTableName", value = "delegation-locks" },',
+            "DelegationsRunner__LockTableName", False)
+    d.add("""
+              ]
+            },
+            {
+              name  = "uploader"
+              image = "acme/uploader:1.9.0"
+              environment = [
+    """)
+    d.entry('        { name = "ACCESS_KEY_ID", value = "uploads-reader" },', "ACCESS_KEY_ID", False)
+    d.entry('        { name = "AWS_ACCESS_KEY_ID_PARAMETER", value = aws_ssm_parameter.uploads_key_id.name },',
+            "AWS_ACCESS_KEY_ID_PARAMETER", False)
+    d.entry('        { name = "SSH_KEY", value = "deployer-key" },', "SSH_KEY", False)
+    d.entry('        { name = "GIT_SSH_PUBLIC_KEY", value = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLE ci@acme" },',
+            "GIT_SSH_PUBLIC_KEY", False)
+    d.quiet("hcl", 8, [("OAUTH_CLIENT_ID", CLIENT_ID), ("PASSWORD_MIN_LENGTH", "12"), ("TOKEN_TTL_SECONDS", "900"),
+                       ("DB_SECRET_ARN", SECRET_ARN)])
+    d.entry('        { name = "ADMIN_PW", value = "EXAMPLE-admin-pw" },', "ADMIN_PW", True, literal="EXAMPLE-admin-pw")
+    d.add("""
+              ]
+            },
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
+def typed_variables_group(t: Table) -> None:
+    """Values from variables declared bool or number are never secrets, whatever the name."""
+    d = Doc(t, "env list in locals", "typed_vars/main.tf", group="typed variables")
+    d.add("""
+        variable "write_git_creds" {
+          description = "Write the Git credentials to ~/.git-credentials"
+          type        = bool
+        }
+
+        variable "gh_token" {
+          type      = string
+          sensitive = true
+        }
+
+        variable "rate_tokens" {
+          type = number
+        }
+
+        variable "otp" {
+          type = object({
+            secret_digits = number
+            issuer        = string
+            secret        = optional(string)
+          })
+        }
+
+        variable "rotate_api_key" {
+          type = "bool"
+        }
+
+        locals {
+          atlantis_env = [
+    """)
+    d.entry('    { name = "ATLANTIS_WRITE_GIT_CREDS", value = var.write_git_creds },', "ATLANTIS_WRITE_GIT_CREDS", False)
+    d.entry('    { name = "ATLANTIS_GH_TOKEN", value = var.gh_token },', "ATLANTIS_GH_TOKEN", True)
+    d.entry('    { name = "ATLANTIS_HIDE_PREV_PLAN_COMMENTS", value = tostring(true) },',
+            "ATLANTIS_HIDE_PREV_PLAN_COMMENTS", False)
+    d.entry('    { name = "RATE_TOKENS", value = tostring(var.rate_tokens) },', "RATE_TOKENS", False)
+    d.entry('    { name = "OTP_SECRET_DIGITS", value = "${var.otp.secret_digits}" },', "OTP_SECRET_DIGITS", False)
+    d.entry('    { name = "OTP_SECRET", value = var.otp.secret },', "OTP_SECRET", True)
+    d.entry('    { name = "API_KEY_ROTATE", value = var.rotate_api_key },', "API_KEY_ROTATE", False)
+    d.entry('    { name = "GIT_CREDS_CACHE", value = false },', "GIT_CREDS_CACHE", False)
+    d.add("""
+          ]
+        }
+
+        resource "aws_ecs_task_definition" "atlantis" {
+          family             = "atlantis"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name        = "atlantis"
+              image       = "ghcr.io/runatlantis/atlantis:v0.28.1"
+              environment = local.atlantis_env
+            }
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
+def template_file_resource_group(t: Table) -> None:
+    """`resource "template_file"`: the template provider before it had data sources, read alike."""
+    tf = Doc(t, "resource.template_file", "template_file_resource/main.tf", group="template_file resource")
+    tf.add("""
+        variable "mongo_root_password" {}
+
+        variable "sentry_dsn" {}
+
+        resource "template_file" "api" {
+          template = "${file("${path.module}/api.json.tpl")}"
+
+          vars {
+            mongo_root_password = "${var.mongo_root_password}"
+            mongo_host          = "mongo.internal"
+            sentry_dsn          = "${var.sentry_dsn}"
+            workers             = 4
+          }
+        }
+
+        resource "aws_ecs_task_definition" "api" {
+          family                = "api"
+          execution_role_arn    = "${aws_iam_role.exec.arn}"
+          container_definitions = "${template_file.api.rendered}"
+        }
+
+        resource "template_file" "worker" {
+          template = <<EOF
+        [
+          {
+            "name": "worker",
+            "image": "acme/worker:0.9.2",
+            "memory": 256,
+            "environment": [
+    """)
+    tf.entry('      { "name": "QUEUE_PASSWORD", "value": "${queue_password}" },', "QUEUE_PASSWORD", True)
+    tf.entry('      { "name": "QUEUE_HOST", "value": "${queue_host}" },', "QUEUE_HOST", False)
+    tf.entry('      { "name": "QUEUE_TOKEN_TTL", "value": "300" }', "QUEUE_TOKEN_TTL", False)
+    tf.add("""
+            ]
+          }
+        ]
+        EOF
+
+          vars {
+            queue_password = "EXAMPLE-queue-password"
+            queue_host     = "mq.internal"
+          }
+        }
+
+        resource "aws_ecs_task_definition" "worker" {
+          family                = "worker"
+          execution_role_arn    = "${aws_iam_role.exec.arn}"
+          container_definitions = "${template_file.worker.rendered}"
+        }
+    """).add(EXEC_ROLE)
+    t.secret_values.add("EXAMPLE-queue-password")
+    d = Doc(t, "resource.template_file", "template_file_resource/api.json.tpl", group="template_file resource")
+    d.add("""
+        [
+          {
+            "name": "api",
+            "image": "acme/api:0.11.0",
+            "memory": 512,
+            "environment": [
+    """)
+    d.entry('      { "name": "MONGO_ROOT_PASSWORD", "value": "${mongo_root_password}" },', "MONGO_ROOT_PASSWORD", True)
+    d.entry('      { "name": "MONGO_HOST", "value": "${mongo_host}" },', "MONGO_HOST", False)
+    d.entry('      { "name": "SENTRY_DSN", "value": "${sentry_dsn}" },', "SENTRY_DSN", True)
+    d.entry('      { "name": "WEB_WORKERS", "value": "${workers}" },', "WEB_WORKERS", False)
+    d.entry('      { "name": "MONGO_PASSWORD_FILE", "value": "/run/secrets/mongo" }', "MONGO_PASSWORD_FILE", False)
+    d.add("""
+            ]
+          }
+        ]
+    """)
+
+
+def broken_json_group(t: Table) -> None:
+    """JSON with a literal line break inside a string: AWS rejects it, the value is in git all the
+    same. The scan reports the error (file:line) and still reads the entries."""
+    d = Doc(t, "heredoc-EOF", "broken_json/main.tf", group="broken JSON")
+    d.add("""
+        resource "aws_ecs_task_definition" "mongo" {
+          family             = "mongo"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = <<EOF
+        [
+          {
+            "name": "mongo",
+            "image": "mongo:7.0.5",
+            "environment": [
+    """)
+    d.entry('      { "name": "MONGO_INITDB_ROOT_USERNAME", "value": "root" },', "MONGO_INITDB_ROOT_USERNAME", False)
+    d.entry('      { "name": "MONGO_ROOT_PASSWORD", "value": "EXAMPLE-mongo-root-pw" },', "MONGO_ROOT_PASSWORD", True,
+            literal="EXAMPLE-mongo-root-pw")
+    d.entry('      { "name": "MOTD", "value": "Welcome to the reporting replica.', "MOTD", False)
+    t.errors.add((d.path, len(d.lines)))
+    d.add("""
+        Please be gentle." },
+    """)
+    # a private key pasted with its line breaks
+    pem_lines = PEM.split("\n")
+    d.entry(f'      {{ "name": "MONGO_TLS", "value": "{pem_lines[0]}', "MONGO_TLS", True, literal=PEM)
+    d.add("\n".join(pem_lines[1:]) + '" },')
+    d.entry('      { "name": "MONGO_PORT", "value": "27017" }', "MONGO_PORT", False)
+    d.add("""
+            ]
+          }
+        ]
+        EOF
+        }
+
+        resource "aws_ecs_task_definition" "reports" {
+          family                = "reports"
+          execution_role_arn    = aws_iam_role.exec.arn
+          container_definitions = file("${path.module}/reports.json")
+        }
+    """).add(EXEC_ROLE)
+    f = Doc(t, "file()", "broken_json/reports.json", group="broken JSON")
+    f.add("""
+        [
+          {
+            "name": "reports",
+            "image": "acme/reports:3.1.0",
+            "environment": [
+    """)
+    f.entry('      { "name": "REPORTS_SMTP_PASSWORD", "value": "EXAMPLE-smtp-pass" },', "REPORTS_SMTP_PASSWORD", True,
+            literal="EXAMPLE-smtp-pass")
+    f.entry('      { "name": "REPORTS_FOOTER", "value": "Acme Corp', "REPORTS_FOOTER", False)
+    t.errors.add((f.path, len(f.lines)))
+    f.add("""
+        All rights reserved." },
+    """)
+    f.entry('      { "name": "REPORTS_SMTP_HOST", "value": "smtp.example.com" }', "REPORTS_SMTP_HOST", False)
+    f.add("""
+            ]
+          }
+        ]
+    """)
+
+
+def unnamed_group(t: Table) -> None:
+    """Entries without a usable name are judged on their value; an empty name silences nothing."""
+    d = Doc(t, "task-definition JSON", "unnamed/task-definition.json", group="no usable name")
+    d.add("""
+        {
+          "family": "keycloak",
+          "executionRoleArn": "arn:aws:iam::123456789012:role/keycloak-execution",
+          "containerDefinitions": [
+            {
+              "name": "keycloak",
+              "image": "quay.io/keycloak/keycloak:24.0",
+              "environment": [
+    """)
+    d.entry('        { "name": "KEYCLOAK_ADMIN", "value": "admin" },', "KEYCLOAK_ADMIN", False)
+    # default passwords are dictionary words: not recorded as literals (a substring check for "password"
+    # in the output cannot tell the value from prose); the preview checks cover them
+    d.entry('        { "name": "", "value": "password" },', "", True)
+    d.entry('        { "name": "", "value": "admin" }', "", False)
+    d.add("""
+              ]
+            },
+            {
+              "name": "keycloak-db",
+              "image": "postgres:16",
+              "environment": [
+    """)
+    d.entry('        { "name": " ", "value": "P@ssw0rd" },', " ", True, literal="P@ssw0rd")
+    d.entry('        { "name": "POSTGRES_HOST_AUTH_METHOD", "value": "password" },', "POSTGRES_HOST_AUTH_METHOD", False)
+    d.entry('        { "name": "", "value": "" }', "", False)
+    d.add("""
+              ]
+            }
+          ]
+        }
+    """)
+    h = Doc(t, "jsonencode-single-line", "unnamed/main.tf", group="no usable name")
+    h.add("""
+        resource "aws_ecs_task_definition" "sync" {
+          family             = "sync"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "sync"
+              image = "acme/sync:2.2.0"
+              environment = [
+    """)
+    h.entry('        { name = "", value = "changeme" },', "", True)
+    h.entry('        { name = "SYNC_MODE", value = "secret" },', "SYNC_MODE", False)
+    h.entry('        { name = "", value = "nightly" },', "", False)
+    h.add("""
+              ]
+            }
+          ])
+        }
+    """).add(EXEC_ROLE)
+
+
+def evidence_group(t: Table) -> None:
+    """What says secret beyond the entry's own name and value: a connection-string name whose
+    variable is set elsewhere (medium; high when a terraform.tfvars shows credentials), a variable
+    with a null or empty default, a variable's name or description, a credential by definition."""
+    tf = Doc(t, "templatefile()", "evidence/main.tf", group="evidence")
+    tf.add("""
+        variable "database_url" {
+          type = string
+        }
+
+        variable "redis_url" {
+          type = string
+        }
+
+        variable "broker_url" {
+          type        = string
+          description = "Celery broker"
+        }
+
+        resource "aws_ecs_task_definition" "web" {
+          family             = "web"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = templatefile("${path.module}/web.json.tpl", {
+            database_url = var.database_url
+            redis_url    = var.redis_url
+            broker_url   = var.broker_url
+          })
+        }
+    """).add(EXEC_ROLE)
+    t.files["evidence/terraform.tfvars"] = (
+        'database_url = "postgres://web:EXAMPLE-tfvars-pw@db.internal:5432/web"\n'
+        'redis_url    = "redis://cache.internal:6379/0"\n'
+    )
+    t.secret_values.add("EXAMPLE-tfvars-pw")
+    tpl = Doc(t, "templatefile()", "evidence/web.json.tpl", group="evidence")
+    tpl.add("""
+        [
+          {
+            "name": "web",
+            "image": "acme/web:8.0.0",
+            "environment": [
+    """)
+    tpl.entry('      { "name": "DATABASE_URL", "value": "${database_url}" },', "DATABASE_URL", True)
+    tpl.entry('      { "name": "REDIS_URL", "value": "${redis_url}" },', "REDIS_URL", False)
+    tpl.entry('      { "name": "CELERY_BROKER_URL", "value": "${broker_url}" },', "CELERY_BROKER_URL", True)
+    tpl.entry('      { "name": "ANALYTICS_DB_URL", "value": "postgres://analytics.internal:5432/events" }',
+              "ANALYTICS_DB_URL", False)
+    tpl.add("""
+            ]
+          }
+        ]
+    """)
+    d = Doc(t, "jsonencode-multi-line", "evidence/worker.tf", group="evidence")
+    d.add("""
+        variable "flags_prod" {
+          type        = string
+          description = "LaunchDarkly server-side SDK key (production)"
+        }
+
+        variable "flags_env" {
+          type        = string
+          description = "Name of the LaunchDarkly environment"
+        }
+
+        variable "smtp_password" {
+          type    = string
+          default = null
+        }
+
+        variable "oidc_client_secret" {
+          description = "Client Secret"
+          default     = ""
+        }
+
+        variable "vite_pusher_app_key" {
+          default = ""
+        }
+
+        variable "secrets" {
+          type      = map(string)
+          sensitive = true
+        }
+
+        variable "settings" {
+          type = map(string)
+        }
+
+        resource "random_password" "seed" {
+          length = 48
+        }
+
+        resource "aws_iam_access_key" "uploader" {
+          user = "uploader"
+        }
+
+        data "aws_secretsmanager_secret_version" "app" {
+          secret_id = "prod/app"
+        }
+
+        resource "aws_ecs_task_definition" "worker" {
+          family             = "worker"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode([
+            {
+              name  = "worker"
+              image = "acme/worker:8.0.0"
+              environment = [
+    """)
+    d.entry('        { name = "FEATURE_FLAGS_PROD", value = var.flags_prod },', "FEATURE_FLAGS_PROD", True)
+    d.entry('        { name = "FEATURE_FLAGS_ENV", value = var.flags_env },', "FEATURE_FLAGS_ENV", False)
+    d.entry('        { name = "SMTP_PASSWORD", value = var.smtp_password },', "SMTP_PASSWORD", True)
+    d.entry('        { name = "OIDC_CLIENT_SECRET", value = var.oidc_client_secret },', "OIDC_CLIENT_SECRET", True)
+    d.entry('        { name = "VITE_PUSHER_APP_KEY", value = var.vite_pusher_app_key },', "VITE_PUSHER_APP_KEY", False)
+    d.entry('        { name = "AIRFLOW__CORE__FERNET_KEY", value = var.secrets["fernet_key"] },',
+            "AIRFLOW__CORE__FERNET_KEY", True)
+    d.entry('        { name = "AIRFLOW__CELERY__RESULT_BACKEND", value = "db+${var.secrets["sql_conn"]}" },',
+            "AIRFLOW__CELERY__RESULT_BACKEND", True)
+    d.entry('        { name = "AIRFLOW__WEBSERVER__BASE_URL", value = var.settings["base_url"] },',
+            "AIRFLOW__WEBSERVER__BASE_URL", False)
+    d.entry('        { name = "WORKER_SEED", value = random_password.seed.result },', "WORKER_SEED", True)
+    d.entry('        { name = "MONGODB_URI", value = jsondecode(data.aws_secretsmanager_secret_version.app.secret_string)'
+            '["MONGODB_URI"] },', "MONGODB_URI", True)
+    d.entry('        { name = "S3_ACCESS_KEY", value = aws_iam_access_key.uploader.id },', "S3_ACCESS_KEY", True)
+    d.entry('        { name = "S3_SECRET_KEY", value = aws_iam_access_key.uploader.secret },', "S3_SECRET_KEY", True)
+    d.entry('        { name = "S3_UPLOADER", value = aws_iam_access_key.uploader.user },', "S3_UPLOADER", False)
+    d.entry('        { name = "DB_CONNECTION", value = var.settings["db_driver"] },', "DB_CONNECTION", False)
+    d.entry('        { name = "CACHE_URL", value = var.settings["cache_url"] },', "CACHE_URL", False)
+    d.add("""
+              ]
+            }
+          ])
+        }
+    """)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1067,6 +1544,12 @@ FORMS = (
     taskdef_json,
     count_form,
     for_each_form,
+    names_group,
+    typed_variables_group,
+    template_file_resource_group,
+    broken_json_group,
+    unnamed_group,
+    evidence_group,
 )
 
 

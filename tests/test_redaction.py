@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ecsfix.cli import main
+from ecsfix.jsonscan import LENIENT_NOTE
 from ecsfix.model import Lst, Obj, ScanResult, Str
 from ecsfix.rules import RULES
 from ecsfix.rules.values import view, view_expr
@@ -90,7 +91,12 @@ def values_in_findings(result: ScanResult) -> set[str]:
             for entry in c.environment:
                 seen = view(entry.value)
                 if hit(entry.span) and seen.literal and seen.text:
-                    found.add(seen.text)
+                    resolved = entry.value.resolved if entry.value is not None else None
+                    if isinstance(resolved, Str) and resolved.is_template:
+                        # the literal pieces; `${...}` are references, which may be shown
+                        found.update(p for p in resolved.parts if isinstance(p, str) and p.strip())
+                    else:
+                        found.add(seen.text)
             for _, value in c.plaintext_fields:
                 items = value.items if isinstance(value, Lst) else []
                 for arg in items:
@@ -123,6 +129,7 @@ def vocabulary() -> str:
     global _VOCABULARY
     if _VOCABULARY is None:
         parts = [f"{r.id} {r.name} {r.summary} {r.explain} {r.help_uri}" for r in RULES.values()]
+        parts.append(LENIENT_NOTE)  # said after the error of a JSON document read leniently
         for value in labelled.table().secret_values:
             verdict = classify(None, value)
             if verdict is not None:
@@ -148,7 +155,7 @@ def baseline(root: Path, secrets: set[str], boilerplate: str) -> str:
     # why a name is secret quotes its token (`name contains the token PRIVATE_KEY`): words of the
     # file, printed whatever the value (a PEM value holds " PRIVATE KEY" too)
     names = {m.group("n") or m.group("n2") for t in texts for rx in (_HCL_PAIR, _JSON_PAIR) for m in rx.finditer(t)}
-    kinds += [why for why in (name_is_secret(n) for n in sorted(names) if n) if why]
+    kinds += [why for why in (name_is_secret(n) for n in sorted(n for n in names if n)) if why]
     return "\n".join(texts + kinds) + "\n" + vocabulary() + "\n" + boilerplate
 
 

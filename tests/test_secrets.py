@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from ecsfix.secrets import (
     DetectConfig,
     Verdict,
+    carries_credentials,
     classify,
     classify_value,
     name_is_secret,
     points_elsewhere,
+    prose_says_secret,
     redact,
     secret_flag_name,
 )
@@ -143,6 +145,24 @@ NAME_CASES = [
     case("RATE_LIMIT_REDIS_PASSWORD", None, N, "quantity-word-elsewhere"),
     case("UPSTREAM_AUTHORIZATION", "Bearer ${var.token}", N, "authorization-last-token"),
     case("PASSWORD", "P@ss w0rd with spaces", N, "password-with-spaces"),
+    # password abbreviations (issue 13, group 3)
+    case("SMTP_PW", "hunter2", N, "pw-last-token"),
+    case("ADMIN_PW2", None, N, "pw-last-token-with-digit"),
+    case("smtpPw", "hunter2", N, "pw-camel-case"),
+    case("DB_PASSWRD", "hunter2", N, "passwrd"),
+    case("LDAP_BIND_PASSWRD", None, N, "passwrd-reference"),
+    case("MYSQLPASSWRD", "hunter2", N, "passwrd-glued"),
+    # AWS access key ids under a service prefix, in any spelling
+    case("AWS_S3_ACCESS_KEY_ID", None, N, "aws-s3-access-key-id"),
+    case("AWS_DYNAMODB_ACCESS_KEY_ID", None, N, "aws-dynamodb-access-key-id"),
+    case("AwsSesAccessKeyId", None, N, "aws-access-key-id-camel"),
+    case("Storage__AwsAccessKeyId", None, N, "aws-access-key-id-dotnet-section"),
+    case("DelegationsRunner__LockSecretAccessKey", None, N, "secret-access-key-dotnet-section"),
+    case("AWS_DYNAMODB_SECRET_ACCESS_KEY", None, N, "aws-dynamodb-secret-access-key"),
+    case("SSH_KEY", None, N, "ssh-key-unknown-value"),
+    case("LAUNCHDARKLY_SDK_KEY", None, N, "sdk-key"),
+    case("AIRFLOW__CORE__FERNET_KEY", None, N, "fernet-key"),
+    case("REACT_APP_API_SECRET", None, N, "browser-prefix-secret-still-secret"),
 ]
 
 # --------------------------------------------------------------------------- look-alike names
@@ -210,6 +230,26 @@ LOOKALIKE_CASES = [
     case("PASS_THROUGH_HEADERS", "x-request-id", None, "pass-through"),
     case("SSH_KEY_PATH", None, None, "ssh-key-path"),
     case("PWD", "/app", None, "shell-pwd"),
+    case("PWD", None, None, "shell-pwd-reference"),
+    case("OLDPWD", "/", None, "shell-oldpwd"),
+    case("PW_TEST_HTML_REPORT_OPEN", "never", None, "pw-not-last-token"),
+    case("SMTP_PW_FILE", "/run/secrets/smtp", None, "pw-file"),
+    case("PW_MIN_LENGTH", "12", None, "pw-min-length"),
+    case("PWA_MANIFEST", "/manifest.json", None, "pwa-is-not-pw"),
+    case("ACCESS_KEY_ID", None, None, "access-key-id-alone"),
+    case("S3_ACCESS_KEY_ID", "minio-reader", None, "s3-access-key-id-alone"),
+    case("DelegationsRunner__LockAccessKeyId", None, None, "access-key-id-alone-camel"),
+    case("AWS_KMS_KEY_ID", "alias/app", None, "aws-kms-key-id"),
+    case("AWS_ACCESS_KEY_ID_PARAMETER", None, None, "aws-access-key-id-parameter-name"),
+    case("SSH_KEY", "deployer-key", None, "ssh-key-pair-name"),
+    case("LAYER0_AWS_SSH_KEY_PAIR", None, None, "ssh-key-pair"),
+    case("BASTION_SSH_KEYPAIR", None, None, "ssh-keypair"),
+    case("VITE_PUSHER_APP_KEY", None, None, "vite-public-key"),
+    case("NEXT_PUBLIC_MAPS_API_KEY", None, None, "next-public-key"),
+    case("SDK_KEY_ID", None, None, "sdk-key-id"),
+    case("EC2_SSH_KEY", "prod_bastion.2024", None, "ssh-key-pair-name-dotted"),
+    case("SSH_KEY", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEexampleEXAMPLE deploy@ci", None, "ssh-public-key"),
+    case("AUTHORIZED_KEYS", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQEXAMPLE", None, "authorized-keys-public"),
     case("GOOGLE_APPLICATION_CREDENTIALS", None, None, "gcp-credentials-file-convention"),
     case("AWS_SHARED_CREDENTIALS_FILE", None, None, "aws-credentials-file"),
     case("AWS_WEB_IDENTITY_TOKEN_FILE", None, None, "web-identity-token-file"),
@@ -217,11 +257,20 @@ LOOKALIKE_CASES = [
     case("SERVICE_NAME", "payments-api", None, "service-name"),
     case(None, None, None, "nothing-known"),
     case(None, "production", None, "no-name-ordinary-value"),
+    case("", "admin", None, "empty-name-username-like-value"),
+    case("", "", None, "empty-name-empty-value"),
+    case("AUTH_METHOD", "password", None, "named-mode-word-password"),
+    case("SASL_MECHANISM", "PASSWORD", None, "named-mode-word-upper"),
 ]
 
 # --------------------------------------------------------------------------- secret by value
 
 VALUE_CASES = [
+    # an entry without a usable name is judged on its value alone (issue 13, group 7)
+    case("", "password", V, "empty-name-default-password"),
+    case("  ", "P@ssw0rd", V, "blank-name-default-password"),
+    case(None, "changeme", V, "unknown-name-default-password"),
+    case("", AWS_KEY_ID, V, "empty-name-aws-key-id"),
     case("DATABASE_URL", "postgres://user:pass@host/db", V, "postgres-url-with-password"),
     case("DATABASE_URL", "mysql://app:hunter2@db.internal:3306/app", V, "mysql-url"),
     case("MONGO_URI", "mongodb+srv://app:hunter2@cluster0.example.net/db", V, "mongodb-srv-url"),
@@ -379,6 +428,8 @@ BOTH_CASES = [
     case("PRIVATE_KEY", PEM, B, "private-key-name-pem-value"),
     case("AUTH_TOKEN", "Bearer EXAMPLEtoken0123456789", B, "auth-token-bearer"),
     case("SESSION_SECRET", RANDOM_B64, B, "secret-name-high-entropy"),
+    case("GIT_SSH_KEY", PEM_OPENSSH, B, "ssh-key-private-key-value"),
+    case("SSH_KEY", RANDOM_B64, B, "ssh-key-random-value"),
 ]
 
 ALL_CASES = (
@@ -678,3 +729,44 @@ def test_why_hides_arbitrary_values(name: str, value: str) -> None:
 ])
 def test_points_elsewhere(reference: str, pointer: bool) -> None:
     assert points_elsewhere(reference) is pointer
+
+
+# --------------------------------------------------------------------------- names that carry credentials, prose
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("DATABASE_URL", True), ("DB_URL", True), ("REDIS_URL", True), ("MONGO_URI", True), ("MONGODB_URI", True),
+        ("CELERY_BROKER_URL", True), ("AIRFLOW__CELERY__BROKER_URL", True), ("AIRFLOW__CORE__SQL_ALCHEMY_CONN", True),
+        ("AIRFLOW__CELERY__RESULT_BACKEND", True), ("AIRFLOW_CONN_WAREHOUSE", True), ("SQLALCHEMY_DATABASE_URI", True),
+        ("SPRING_DATASOURCE_URL", True), ("MAIL_URL", True), ("rabbitmqUrl", True),
+        ("CACHE_URL", False), ("API_URL", False), ("DB_HOST", False), ("DB_CONNECTION", False), ("BACKEND", False),
+        ("STORAGE_BACKEND", False), ("AIRFLOW_HOME", False), ("REDIS_HOST", False), ("DATABASE_NAME", False),
+    ],
+)
+def test_carries_credentials(name: str, expected: bool) -> None:
+    assert carries_credentials(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("LaunchDarkly server-side SDK key", "SDK_KEY"),
+        ("API key for the payments provider", "API_KEY"),
+        ("Password of the admin user", "PASSWORD"),
+        ("Map of secrets injected into the containers", "SECRETS"),
+        ("MongoDB connection string", "CONNECTION_STRING"),
+        ("Secret key used to sign sessions", "SECRET_KEY"),
+        ("ARN of the Secrets Manager secret holding the DB password", None),
+        ("Name of the SSM parameter with the API token", None),
+        ("Whether to enable token authentication", None),
+        ("Minimum password length", None),
+        ("Password rotation period in days", None),
+        ("Enable basic auth", None),
+        ("The environment name", None),
+        ("Authentication method", None),
+    ],
+)
+def test_prose_says_secret(text: str, kind: str | None) -> None:
+    assert prose_says_secret(text) == kind

@@ -39,10 +39,23 @@ that are passwords, API keys, tokens, DSNs with credentials or AWS keys belong i
 list, where ECS fetches them from AWS Secrets Manager (or SSM Parameter Store) when the task
 starts, through the task execution role.
 
-ecsfix flags an entry by its name (word tokens such as PASSWORD, SECRET, TOKEN, API_KEY,
-AWS_SECRET_ACCESS_KEY) or by its value (AWS access key ids, private keys, JWTs, URLs with a
-password, vendor token shapes, high-entropy strings). Names that point to a secret rather than
-hold one (DB_SECRET_ARN, TOKEN_TTL_SECONDS, PASSWORD_FILE) are not flagged.
+ecsfix flags an entry by its name (word tokens such as PASSWORD, PWD, PW, SECRET, TOKEN,
+API_KEY, AWS_SECRET_ACCESS_KEY; AWS access key ids under any prefix; an access key id next to
+its secret access key) or by its value (AWS access key ids, private keys, JWTs, URLs with a
+password, vendor token shapes, high-entropy strings; an entry without a name on its value
+alone). When neither says enough, where the value comes from may: a variable, local or map named
+or described as a secret (`var.secrets["api_key"]`, description "server-side SDK key"), or a
+credential by definition (random_password.x.result, aws_iam_access_key.x.secret, a Secrets
+Manager secret_string). A variable without a default, or with a null or "" default, is set
+elsewhere: a secret name passing it is flagged. Names that conventionally hold a URL with
+credentials (DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_BROKER_URL) passing such a variable are
+flagged medium ("may embed credentials"), high when terraform.tfvars or *.auto.tfvars next to
+the module set it with credentials, and not at all when they set it without.
+
+Not flagged: names that point to a secret rather than hold one (DB_SECRET_ARN,
+TOKEN_TTL_SECONDS, PASSWORD_FILE), SSH_KEY key-pair names and public keys, keys under
+browser-bundle prefixes (VITE_, NEXT_PUBLIC_), booleans, numbers and variables declared bool or
+number, whatever the name.
 
 Before:
     environment = [

@@ -27,13 +27,14 @@ class RuleContext:
 
     def finding(self, rule_id: str, span: Span, td: TaskDefinition, container: str, *, name: str | None = None,
                 reason: str | None = None, preview: str | None = None, fixable: bool | None = None,
-                message: str, why: str = "") -> Finding:
+                message: str, why: str = "", severity: str | None = None) -> Finding:
+        """`severity` overrides the rule's own for this finding (a configured severity wins)."""
         rule = RULES[rule_id]
         if td.defined_in:
             message = f"{message} (defined in {td.defined_in})"
         return Finding(
             rule=rule_id,
-            severity=self.severity.get(rule_id, rule.severity),
+            severity=self.severity.get(rule_id, severity or rule.severity),
             span=span,
             resource=td.address,
             container=container,

@@ -3,34 +3,116 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from ..model import Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
-from ..secrets import classify, points_elsewhere
+from ..model import Container, EnvEntry, Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
+from ..secrets import Verdict, classify, key_pair, pointer_word
 from .base import RuleContext
-from .values import view
+from .values import ValueView, view
+from .variables import access_key_half, evidence, scalar_typed, unknown_variable
 
 # The forms `ecsfix rewrite` edits (`FORMS` in rewrite/forms/task_definition.py, and
 # rewrite/forms/module_inputs.py); the rest get a "by hand" hint.
 REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
 
 
+@dataclass(frozen=True)
+class _Judged:
+    verdict: Verdict
+    severity: str | None = None  # None: the rule's own
+    hint: str | None = None
+    committed: bool = True  # False: the secret is what a reference brings, not the literal text around it
+
+
+def _judge(entry: EnvEntry, ctx: RuleContext) -> _Judged | None:
+    if scalar_typed(entry.value, ctx.resolver):
+        return None  # a bool or number variable: never a secret, whatever the name
+    text = view(entry.value).text
+    if text == "" and unknown_variable(entry.value) is not None:
+        text = None  # a null or "" default: the value is set elsewhere, not empty
+    verdict = classify(entry.name, text, config=ctx.detect)
+    if verdict is not None and verdict.reason == "name" and "ECS.8" not in verdict.why \
+            and _pointer(entry.name, entry.value):
+        verdict = None  # DB_PASSWORD = aws_secretsmanager_secret.db.arn: an ARN, not the password
+    if verdict is not None:
+        return _Judged(verdict)
+    resolved = entry.value.resolved if entry.value is not None else None
+    if entry.value is None or (not entry.value.via and isinstance(resolved, Str) and not resolved.is_template):
+        return None  # a literal written at the entry: classify said all there is
+    found = evidence(entry.name, entry.value, text, ctx.resolver, ctx.detect)
+    if found is None:
+        return None
+    literal = isinstance(resolved, Str) and not resolved.is_template  # a literal reached through a local
+    return _Judged(Verdict(found.reason, found.why), found.severity, found.hint, committed=literal)
+
+
+def _verdicts(container: Container, ctx: RuleContext) -> list[_Judged | None]:
+    """One judgement per environment entry of the container, pairs of access keys included."""
+    judged = [_judge(entry, ctx) for entry in container.environment]
+    # An access key id whose secret access key is flagged in the same container is one credential
+    # with it: it moves too (S3_ACCESS_KEY_ID next to S3_SECRET_ACCESS_KEY, or the id and the
+    # secret of one aws_iam_access_key).
+    secrets_by_stem: dict[str, str] = {}
+    for entry, j in zip(container.environment, judged, strict=True):
+        if j is None:
+            continue
+        pair = key_pair(entry.name) if entry.name else None
+        if pair is not None and pair[0] == "secret":
+            secrets_by_stem[pair[1]] = entry.name  # type: ignore[assignment]
+        half = access_key_half(entry.value)
+        if half is not None and half[0] == "secret":
+            secrets_by_stem[f"aws_iam_access_key.{half[1]}"] = entry.name or half[1]
+    if not secrets_by_stem:
+        return judged
+    for i, entry in enumerate(container.environment):
+        if judged[i] is not None:
+            continue
+        half = access_key_half(entry.value)
+        stem = f"aws_iam_access_key.{half[1]}" if half is not None and half[0] == "id" else None
+        if stem is None:
+            pair = key_pair(entry.name) if entry.name else None
+            stem = pair[1] if pair is not None and pair[0] == "id" else None
+            text = view(entry.value).text
+            if text is not None and classify("ACCESS_KEY", text, config=ctx.detect) is None:
+                continue  # empty, a boolean, a number, an ARN: not a key id
+            if stem is not None and _pointer(entry.name, entry.value):
+                continue
+        if stem in secrets_by_stem:
+            judged[i] = _Judged(Verdict("name", f"{'name ' + entry.name if entry.name else 'the value'} is the access "
+                                        f"key id of {secrets_by_stem[stem]} in the same container (AWS Security Hub "
+                                        "control ECS.8 flags access key ids)"))
+    return judged
+
+
 def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
     for container in td.containers:
-        for entry in container.environment:
-            seen = view(entry.value)
-            verdict = classify(entry.name, seen.text, config=ctx.detect)
-            if verdict is None:
+        for entry, judged in zip(container.environment, _verdicts(container, ctx), strict=True):
+            if judged is None:
                 continue
-            if verdict.reason == "name" and "ECS.8" not in verdict.why and _pointer(entry.value):
-                continue  # DB_PASSWORD = aws_secretsmanager_secret.db.arn: an ARN, not the password
-            fixable = td.form in REWRITABLE_FORMS and entry.name is not None and td.kind != "plan"
-            if td.kind == "plan":
+            verdict = judged.verdict
+            seen = view(entry.value)
+            unknown = unknown_variable(entry.value)
+            if unknown is not None and seen.text == "":  # a null or "" default: show where it is set
+                seen = ValueView(None, unknown, False)
+            named = bool(entry.name and entry.name.strip())  # a secret needs a name to be moved under
+            fixable = td.form in REWRITABLE_FORMS and named and td.kind != "plan"
+            invalid = ctx.resolver is not None and ctx.resolver.read_leniently(container.span)
+            if invalid:
+                fixable = False
+                hint = ("fix the JSON first (a line break inside a string, reported as an error), "
+                        "then move it to `secrets`")
+            elif td.kind == "plan":
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
             elif fixable:
                 hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+            elif not named:
+                hint = ("give it the name the application reads and move it to `secrets` "
+                        "(an entry without a name is not moved automatically)")
             else:
                 hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
-            if seen.literal and seen.text and "interpolated from" not in verdict.why:
+            if judged.hint:
+                hint += f"; {judged.hint}"
+            if seen.literal and seen.text and judged.committed and "interpolated from" not in verdict.why:
                 hint += ("; the value is in the plan and in state: rotate it if it was ever committed"
                          if td.kind == "plan" else "; the value is committed: rotate it")
             via = ""
@@ -47,15 +129,21 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 fixable=fixable,
                 message=f"{verdict.why}{via}: plaintext in the task definition; {hint}",
                 why=verdict.why,
+                severity=judged.severity,
             )
 
 
-def _pointer(value: Value | None) -> bool:
-    """The value is a reference whose name says it points to the secret (an ARN, a name, a path)."""
+def _pointer(name: str | None, value: Value | None) -> bool:
+    """The value is a reference whose name says it points to the secret (an ARN, a name, a path),
+    and the entry's own name does not say the same (S3_ACCESS_KEY_ID = var.s3_access_key_id
+    passes an id because an id is what the entry holds)."""
     if value is None:
         return False
     expr: Expr | None = value.resolved
     if isinstance(expr, Str):
         interp = expr.sole_interp()
         expr = interp.expr if isinstance(interp, Interp) else expr
-    return isinstance(expr, Ref) and points_elsewhere(expr.source)
+    if not isinstance(expr, Ref):
+        return False
+    word = pointer_word(expr.source)
+    return word is not None and not (name and pointer_word(name) == word)
