@@ -307,6 +307,12 @@ class TaskDefinition:
     # Where the resource is written when it is not where the finding points (a plan resource of a
     # local module): "modules/svc/main.tf:12". Appended to every finding's message.
     defined_in: str | None = None
+    # For task definitions `ecsfix rewrite` does not edit: what to do by hand instead (EF001's hint).
+    by_hand: str | None = None
+    # Said after every finding's message (a module outside the catalogue read by its input names).
+    note: str | None = None
+    # The highest severity its findings get (a guess from input names is "medium" at most).
+    severity_cap: str | None = None
 
 
 # --------------------------------------------------------------------------- results

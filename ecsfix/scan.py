@@ -8,11 +8,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import sources
+from .catalogue import HINTS, might_pass_an_environment
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
 from .sources import display_path, read_source
-from .wrappers import might_call_a_wrapper
 
 if TYPE_CHECKING:
     from .cache import Outcome, ScanCache
@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from .rules.base import RuleContext
 
 # Strings whose presence makes a directory worth parsing: the cheap module-level pre-filter.
-TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs",
-            "terraform-aws-modules/terraform-aws-ecs", "container_definitions")
+TRIGGERS = ("aws_ecs_task_definition", "container_definitions", *HINTS)
 
 Check = Callable[[TaskDefinition, "RuleContext"], Iterable[Finding]]
 ModuleCheck = Callable[["RuleContext"], Iterable[Finding]]
@@ -86,7 +85,7 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
             files.append(read_source(p, display_path(p, root)))
         except EcsfixError as exc:
             errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in f.text for f in files for t in TRIGGERS) and not any(might_call_a_wrapper(f.text) for f in files):
+    if not any(t in f.text for f in files for t in TRIGGERS) and not any(might_pass_an_environment(f.text) for f in files):
         return None
     return Module(directory, files)
 
@@ -95,7 +94,7 @@ def scan_module(module: Module, root: str | None, focus: set[str] | None = None)
     from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
     from .resolve import Resolver
-    from .wrappers import task_definitions_from_wrapper_calls
+    from .wrappers import might_call_a_wrapper, task_definitions_from_wrapper_calls
 
     resolver = Resolver(module, root)
     tds = task_definitions_in_module(module, resolver)
@@ -242,7 +241,7 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in text for _, text in texts for t in TRIGGERS) and not any(might_call_a_wrapper(t) for _, t in texts):
+    if not any(t in text for _, text in texts for t in TRIGGERS) and not any(might_pass_an_environment(t) for _, t in texts):
         errors.extend(read_errors)
         return None
     files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]

@@ -22,21 +22,13 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from .catalogue import ENV_INPUT_RE, env_like, lookup
 from .model import Call, Container, Lst, Obj, ObjItem, Str, TaskDefinition
 
 if TYPE_CHECKING:
     from .module import Module
     from .resolve import Resolver
 
-# An input is environment-like when a word of its name is one of these (`environment`, `env_vars`,
-# `container_environment`, `extra_env`, ...); the child module's use of it decides the rest.
-_ENV_WORDS = frozenset({"env", "envs", "environment", "environments", "envvars", "environ"})
-# (a literal `env` prefix keeps this fast on every file of a monorepo: inputs are snake_case)
-_ENV_INPUT_RE = re.compile(r"env\w*[ \t]*=[ \t]*(?:[\[{]|merge\(|concat\()")
-
-
-def env_like(name: str) -> bool:
-    return any(w in _ENV_WORDS for w in name.lower().split("_"))
 _LOCAL_SOURCE_RE = re.compile(r'^[ \t]*source[ \t]*=[ \t]*"\.\.?/', re.M)
 _NAME_INPUTS = ("container_name", "name", "service_name", "app_name", "application")
 
@@ -45,7 +37,7 @@ def might_call_a_wrapper(text: str) -> bool:
     """The cheap pre-filter: a local module source and an environment-like input written as a
     list or map literal (or merge/concat), in one file."""
     return (('"./' in text or '"../' in text) and "module" in text and _LOCAL_SOURCE_RE.search(text) is not None
-            and _ENV_INPUT_RE.search(text) is not None)
+            and ENV_INPUT_RE.search(text) is not None)
 
 
 class _Children:
@@ -80,7 +72,7 @@ def task_definitions_from_wrapper_calls(module: Module, resolver: Resolver,
                                         triggers: tuple[str, ...]) -> tuple[list[TaskDefinition], list[str]]:
     """One task definition (kind "module", form "wrapper") per local module call that passes an
     environment list or map the child module uses in its task definition; and the paths read."""
-    from .ecs_modules import _map_environment_entries, _map_items, module_kind
+    from .ecs_modules import map_environment_entries, map_items
     from .extract import container_of
 
     children = _Children(triggers)
@@ -92,7 +84,7 @@ def task_definitions_from_wrapper_calls(module: Module, resolver: Resolver,
         source = block.attr("source")
         if not (isinstance(source, Str) and source.value and source.value.startswith(("./", "../"))):
             continue
-        if module_kind(source.value) is not None:
+        if lookup(source.value) is not None:
             continue  # a known ECS module: ecs_modules reads it
         env_attrs = [a for name, a in block.attributes.items() if env_like(name)]
         if not env_attrs:
@@ -115,9 +107,9 @@ def task_definitions_from_wrapper_calls(module: Module, resolver: Resolver,
                 container.unresolved.extend(listed.unresolved)
                 found = found or bool(listed.environment)
             else:
-                entries = _map_items(resolver, attr, Container(None, None, block.span), attr.name)
+                entries = map_items(resolver, attr, Container(None, None, block.span), attr.name)
                 if entries:
-                    container.environment.extend(_map_environment_entries(resolver, entries))
+                    container.environment.extend(map_environment_entries(resolver, entries))
                     found = True
         if not found:
             continue

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ecsfix.catalogue import lookup
 from ecsfix.ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
 from ecsfix.model import Other, Ref, Str, TaskDefinition
 from ecsfix.scan import scan
@@ -40,7 +41,7 @@ def reported(directory: Path, rules: tuple[str, ...] = ("EF001", "EF002")) -> se
     return {(f.rule, f.file, f.line, f.resource, f.container, f.name or "") for f in result.findings if f.rule in rules}
 
 
-CASES = ["cloudposse", "tam_service", "tam_container", "tam_root", "lookalikes"]
+CASES = ["cloudposse", "tam_service", "tam_container", "tam_root", "lookalikes", "catalogue", "uncatalogued"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -55,7 +56,7 @@ def test_findings_are_exactly_the_marked_entries(case: str) -> None:
 
 def test_every_fixture_marks_something_to_find() -> None:
     total = sum(len(expected(FIXTURES / case)) for case in CASES)
-    assert total == 9
+    assert total == 21
 
 
 @pytest.mark.parametrize(
@@ -77,10 +78,78 @@ def test_every_fixture_marks_something_to_find() -> None:
         ("terraform-aws-modules/lambda/aws", None),
         ("cloudposse/ecs-alb-service-task/aws", None),
         ("./modules/ecs-container-definition", None),
+        ("cn-terraform/ecs-fargate-task-definition/aws", None),  # in the catalogue, not rewritten
     ],
 )
 def test_module_kind(source: str, kind: str | None) -> None:
     assert module_kind(source) == kind
+
+
+@pytest.mark.parametrize(
+    ("source", "family"),
+    [
+        ("cloudposse/ecs-container-definition/aws", CLOUDPOSSE),
+        ("terraform-aws-modules/ecs/aws//modules/service", TAM_SERVICE),
+        ("cn-terraform/ecs-fargate-task-definition/aws", "cn-terraform ecs-fargate-task-definition"),
+        ("registry.terraform.io/cn-terraform/ecs-fargate-task-definition/aws", "cn-terraform ecs-fargate-task-definition"),
+        ("git::https://github.com/cn-terraform/terraform-aws-ecs-fargate.git?ref=2.0.52", "cn-terraform ecs-fargate"),
+        ("cn-terraform/ecs-fargate/aws", "cn-terraform ecs-fargate"),
+        ("umotif-public/ecs-fargate/aws", "umotif-public ecs-fargate"),
+        ("github.com/umotif-public/terraform-aws-ecs-fargate-task-definition?ref=2.1.2",
+         "umotif-public ecs-fargate-task-definition"),
+        ("telia-oss/ecs-fargate/aws", "telia-oss ecs-fargate"),
+        ("mongodb/ecs-task-definition/aws", "mongodb ecs-task-definition"),
+        ("blinkist/airship-ecs-service/aws", "blinkist airship-ecs-service"),
+        ("cn-terraform/ecs-fargate-service/aws", None),  # takes a task definition ARN, no environment
+        ("github.com/acme/terraform-aws-ecs-fargate", None),  # same repository name, another owner
+        ("github.com/xtelia-oss/terraform-aws-ecs-fargate", None),
+        ("blinkist/airship-ecs-service/aws//modules/ecs_container_definition", None),
+    ],
+)
+def test_catalogue_lookup(source: str, family: str | None) -> None:
+    row = lookup(source)
+    assert (row.family if row is not None else None) == family
+
+
+def test_catalogue_rows_are_reported_with_what_to_do_by_hand() -> None:
+    """Rows the rewrite does not edit: not fixable, and the message names the module's own secrets
+    input in the shape it takes."""
+    result = scan([str(FIXTURES / "catalogue")])
+    by_name = {f.name: f for f in result.findings if f.rule == "EF001"}
+    assert not any(f.fixable for f in by_name.values())
+    assert "move it to the module's `map_secrets` input by hand (NAME = <secret ARN>" in by_name["DB_PASSWORD"].message
+    assert ("move it to the module's `task_container_secrets` input by hand ({ name, valueFrom = <secret ARN> }"
+            in by_name["ATLANTIS_GH_TOKEN"].message)
+    assert by_name["APPLICANT_OIDC_CLIENT_SECRET"].preview == "var.oidc_client_secret"
+    assert {f.severity for f in by_name.values()} == {"high"}
+
+
+def test_catalogue_execution_roles() -> None:
+    tds = task_definitions("catalogue")
+    reports = tds["module.reports"].execution_role  # mongodb: as given
+    assert isinstance(reports, Str) and reports.value == "arn:aws:iam::123456789012:role/reports-exec"
+    civic = tds["module.civic"].execution_role  # cn-terraform: created unless execution_role_arn is set
+    assert isinstance(civic, Other) and "created by the module" in civic.kind
+    assert [s.name for s in tds["module.checkout"].containers[0].secrets] == ["DB_PASSWORD"]  # a map input
+
+
+def test_modules_outside_the_catalogue_are_medium_and_say_so() -> None:
+    result = scan([str(FIXTURES / "uncatalogued")])
+    assert result.exit_code == 1
+    got = sorted((f.name, f.severity, f.fixable) for f in result.findings)
+    assert got == [("BILLING_API_TOKEN", "medium", False), ("ELASTIC_PASSWORD", "medium", False)]
+    for f in result.findings:
+        assert "module not in the catalogue" in f.message
+        assert "by hand" in f.message
+
+
+def test_a_configured_severity_below_medium_is_kept_for_modules_outside_the_catalogue(tmp_path: Path) -> None:
+    from ecsfix.config import Config
+
+    config = Config()
+    config.severity["EF001"] = "low"
+    result = scan([str(FIXTURES / "uncatalogued")], config=config)
+    assert {f.severity for f in result.findings} == {"low"}
 
 
 def task_definitions(case: str) -> dict[str, TaskDefinition]:

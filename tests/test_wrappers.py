@@ -56,11 +56,6 @@ module "fn" {
   environment_variables = { API_TOKEN = "hunter2hunter2" }
 }
 
-module "registry" {
-  source      = "acme/ecs-service/aws"
-  environment = [{ name = "REGISTRY_PASSWORD", value = "hunter2" }]
-}
-
 module "gone" {
   source      = "../../modules/not-there"
   environment = [{ name = "GONE_PASSWORD", value = "hunter2" }]
@@ -95,8 +90,8 @@ def test_env_inputs_of_a_local_ecs_module_are_scanned_where_they_are_written(
 
 
 def test_what_is_not_read_as_a_container_environment(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A Lambda wrapper, a registry module not on disk, a local source that does not exist, and an
-    ECS module that does not use the input: nothing."""
+    """A Lambda wrapper, a local source that does not exist, and an ECS module that does not use the
+    input: nothing. (Registry modules are read by their input names: tests/test_ecs_modules.py.)"""
     (repo / "modules" / "ecs-service" / "main.tf").write_text(
         ECS_SERVICE.replace("concat(var.environment, ", "(").replace("])\n  }])", "]\n  }])"), encoding="utf-8")
     code, doc = scan_json(capsys, "--no-cache", "envs/prod")

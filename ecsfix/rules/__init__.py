@@ -44,6 +44,15 @@ AWS_SECRET_ACCESS_KEY) or by its value (AWS access key ids, private keys, JWTs, 
 password, vendor token shapes, high-entropy strings). Names that point to a secret rather than
 hold one (DB_SECRET_ARN, TOKEN_TTL_SECONDS, PASSWORD_FILE) are not flagged.
 
+Entries are read wherever a container's environment is written: task definitions in every form,
+and the inputs of the ECS modules in ecsfix's catalogue (cloudposse, terraform-aws-modules,
+cn-terraform, umotif-public, telia-oss, mongodb, blinkist airship: `environment`,
+`map_environment`, `task_container_environment`, `container_envvars`, ...). A registry or git
+module outside the catalogue is read by its input names (an `environment`/`env_vars`-like input
+written as a list of {name, value} or a map): such findings are `medium` at most and say "module
+not in the catalogue". Only cloudposse's and terraform-aws-modules' calls are rewritten; for the
+others the message names the module's own secrets input to move the entry to by hand.
+
 Before:
     environment = [
       { name = "DB_PASSWORD", value = var.db_password },

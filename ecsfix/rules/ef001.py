@@ -27,6 +27,8 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
             elif fixable:
                 hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+            elif td.by_hand:
+                hint = td.by_hand
             else:
                 hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
             if seen.literal and seen.text and "interpolated from" not in verdict.why:
