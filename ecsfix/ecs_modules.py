@@ -32,7 +32,7 @@ from .catalogue import (
     might_pass_an_environment,
     module_kind,
 )
-from .extract import container_of
+from .extract import container_of, crossed_into
 from .model import (
     Attribute,
     Block,
@@ -73,7 +73,10 @@ _NOT_CONTAINERS = re.compile(r"lambda|function|beanstalk|codebuild|amplify|app-?
 _NAME_INPUTS = ("container_name", "name", "service_name", "app_name", "application")
 
 
-def task_definitions_from_module_calls(module: Module, resolver: Resolver) -> list[TaskDefinition]:
+def task_definitions_from_module_calls(module: Module, resolver: Resolver,
+                                       scope: Scope | None = None) -> list[TaskDefinition]:
+    """Task definitions of the module's ECS module calls (`scope`: the frame of a local module call
+    when `module` is its child)."""
     out: list[TaskDefinition] = []
     seen: set[tuple[str, int]] = set()
     for hint in HINTS:
@@ -85,7 +88,7 @@ def task_definitions_from_module_calls(module: Module, resolver: Resolver) -> li
             source = block.attr("source")
             row = lookup(source.value) if isinstance(source, Str) and source.value else None
             if row is not None:
-                out.extend(_SHAPES[row.shape](row, module, resolver, block))
+                out.extend(_SHAPES[row.shape](row, module, resolver, block, scope))
     wanted = {src.path for src in module.hcl_files() if might_pass_an_environment(src.text)}
     if wanted:
         for block in module.blocks("module"):  # only module blocks are read: an error elsewhere is terraform's
@@ -93,28 +96,29 @@ def task_definitions_from_module_calls(module: Module, resolver: Resolver) -> li
                 continue
             source = block.attr("source")
             if isinstance(source, Str) and source.value and not is_local(source.value) and lookup(source.value) is None:
-                out.extend(_uncatalogued(module, resolver, block, source.value))
+                out.extend(_uncatalogued(module, resolver, block, source.value, scope))
     return out
 
 
 # --------------------------------------------------------------------------- one container per call
 
 
-def _container_call(row: Row, module: Module, resolver: Resolver, block: Block) -> list[TaskDefinition]:
+def _container_call(row: Row, module: Module, resolver: Resolver, block: Block,
+                    scope: Scope | None) -> list[TaskDefinition]:
     td = _module_td(module, block, f"module.{block.labels[0]}", block.span, row)
-    container = _container_from_inputs(resolver, block, row)
+    container = _container_from_inputs(resolver, block, row, scope)
     for env in row.environment:
         if env.shape == MAP:
-            _map_environment(resolver, block, container, env.name)
+            _map_environment(resolver, block, container, env.name, scope)
     for sec in row.secrets:
         if sec.shape == MAP:
-            _map_secrets(resolver, block, container, sec.name)
+            _map_secrets(resolver, block, container, sec.name, scope)
     td.containers = [container]
     td.execution_role, td.task_role = _roles(row, module, block)
     return [td]
 
 
-def _container_from_inputs(resolver: Resolver, block: Block, row: Row) -> Container:
+def _container_from_inputs(resolver: Resolver, block: Block, row: Row, scope: Scope | None) -> Container:
     """The container a module call describes: its inputs read as the container object they become."""
     lists = {i.name: "environment" for i in row.environment if i.shape == LIST}
     lists.update({i.name: "secrets" for i in row.secrets if i.shape == LIST})
@@ -124,14 +128,14 @@ def _container_from_inputs(resolver: Resolver, block: Block, row: Row) -> Contai
         if key is None or isinstance(attr.value, Null):
             continue
         items.append(ObjItem(key, attr.name_span, attr.value, attr.span))
-    return container_of(resolver, Obj(block.span, items), None)
+    return container_of(resolver, Obj(block.span, items), scope)
 
 
-def _map_environment(resolver: Resolver, block: Block, container: Container, name: str) -> None:
+def _map_environment(resolver: Resolver, block: Block, container: Container, name: str, scope: Scope | None) -> None:
     attr = block.attributes.get(name)
     if attr is None or isinstance(attr.value, Null):
         return
-    entries = map_items(resolver, attr, container, name)
+    entries = map_items(resolver, attr, container, name, scope)
     if entries is None:
         return
     if container.environment_expr is None:
@@ -147,15 +151,15 @@ def map_environment_entries(resolver: Resolver, entries: list[tuple[ObjItem, Sco
         resolved, _ = resolver.resolve2(item.value, scope, via)
         name_expr = Str(item.key_span, [item.key]) if item.key is not None else None
         value = Value(item.value, resolved if resolved is not None else item.value, via)
-        out.append(EnvEntry(item.key, name_expr, value, item.span))
+        out.append(EnvEntry(item.key, name_expr, value, item.span, crossed_into(resolver, scope, via)))
     return out
 
 
-def _map_secrets(resolver: Resolver, block: Block, container: Container, name: str) -> None:
+def _map_secrets(resolver: Resolver, block: Block, container: Container, name: str, scope: Scope | None) -> None:
     attr = block.attributes.get(name)
     if attr is None or isinstance(attr.value, Null):
         return
-    entries = map_items(resolver, attr, container, name)
+    entries = map_items(resolver, attr, container, name, scope)
     if entries is None:
         return
     if container.secrets_expr is None:
@@ -164,11 +168,11 @@ def _map_secrets(resolver: Resolver, block: Block, container: Container, name: s
         container.secrets.append(SecretEntry(item.key, resolver.resolve(item.value, scope), item.span))
 
 
-def map_items(resolver: Resolver, attr: Attribute, container: Container,
-              what: str) -> list[tuple[ObjItem, Scope | None]] | None:
+def map_items(resolver: Resolver, attr: Attribute, container: Container, what: str,
+              scope: Scope | None = None) -> list[tuple[ObjItem, Scope | None]] | None:
     """The items of a map input (a literal, or `merge` of known maps), each with the scope its value
     is resolved in; what is not known is recorded on the container (EF003)."""
-    resolved, scope = resolver.resolve2(attr.value)
+    resolved, scope = resolver.resolve2(attr.value, scope)
     if isinstance(resolved, Call) and resolved.name == "merge":
         # merge({ literal map }, local.x, var.extra, ...): read every map that is known, report the rest
         items: list[tuple[ObjItem, Scope | None]] = []
@@ -215,26 +219,27 @@ def _consumer_roles(module: Module, block: Block) -> tuple[Expr, Expr | None]:
 # --------------------------------------------------------------------------- modules outside the catalogue
 
 
-def _uncatalogued(module: Module, resolver: Resolver, block: Block, source: str) -> list[TaskDefinition]:
+def _uncatalogued(module: Module, resolver: Resolver, block: Block, source: str,
+                  scope: Scope | None) -> list[TaskDefinition]:
     """A registry or git module read by its input names: environment-like inputs written as a list
     of `{name, value}` objects or a map of plain values are its container's environment."""
     if _NOT_CONTAINERS.search(source.lower()):
         return []
     name_items = [ObjItem("name", a.name_span, a.value, a.span)
                   for n in _NAME_INPUTS if (a := block.attributes.get(n)) is not None]
-    container = container_of(resolver, Obj(block.span, name_items[:1]), None)
+    container = container_of(resolver, Obj(block.span, name_items[:1]), scope)
     container.unresolved.clear()
     read: list[str] = []
     for name, attr in block.attributes.items():
         if not env_like(name) or isinstance(attr.value, Null):
             continue
-        resolved = resolver.resolve(attr.value)
+        resolved = resolver.resolve(attr.value, scope)
         if _entry_list(resolver, resolved):
             listed = container_of(resolver, Obj(block.span, [ObjItem("environment", attr.name_span, attr.value,
-                                                                       attr.span)]), None)
+                                                                       attr.span)]), scope)
             container.environment.extend(listed.environment)
         elif _plain_map(resolver, resolved):
-            entries = map_items(resolver, attr, Container(None, None, block.span), name)
+            entries = map_items(resolver, attr, Container(None, None, block.span), name, scope)
             container.environment.extend(map_environment_entries(resolver, entries or []))
         else:
             continue
@@ -276,7 +281,7 @@ def _plain_map(resolver: Resolver, expr: Expr | None) -> bool:
 # --------------------------------------------------------------------------- services
 
 
-def _service(row: Row, module: Module, resolver: Resolver, block: Block) -> list[TaskDefinition]:
+def _service(row: Row, module: Module, resolver: Resolver, block: Block, scope: Scope | None) -> list[TaskDefinition]:
     definitions = block.attributes.get("container_definitions")
     if definitions is None:
         return []  # no task definition from this call (an existing one, or create_task_definition = false)
@@ -285,17 +290,17 @@ def _service(row: Row, module: Module, resolver: Resolver, block: Block) -> list
     def get(name: str) -> Expr | None:
         return block.attr(name)
 
-    td.execution_role, td.task_role = _service_roles(resolver, get, block.span)
-    _service_containers(resolver, td, definitions.value, None)
+    td.execution_role, td.task_role = _service_roles(resolver, get, block.span, scope)
+    _service_containers(resolver, td, definitions.value, scope)
     return [td]
 
 
-def _services(row: Row, module: Module, resolver: Resolver, block: Block) -> list[TaskDefinition]:
+def _services(row: Row, module: Module, resolver: Resolver, block: Block, scope: Scope | None) -> list[TaskDefinition]:
     services_attr = block.attributes.get("services")
     if services_attr is None:
         return []
     out: list[TaskDefinition] = []
-    services, scope = resolver.resolve2(services_attr.value)
+    services, scope = resolver.resolve2(services_attr.value, scope)
     if not isinstance(services, Obj):
         if services is not None and not isinstance(services, Null):
             td = _module_td(module, block, f"module.{block.labels[0]}", services_attr.span, row)
@@ -318,7 +323,7 @@ def _services(row: Row, module: Module, resolver: Resolver, block: Block) -> lis
         def get(name: str, body: Obj = service_body) -> Expr | None:
             return body.get(name)
 
-        td.execution_role, td.task_role = _service_roles(resolver, get, service.span)
+        td.execution_role, td.task_role = _service_roles(resolver, get, service.span, body_scope)
         _service_containers(resolver, td, definitions.value, body_scope)
         out.append(td)
     return out
@@ -350,9 +355,10 @@ def _service_containers(resolver: Resolver, td: TaskDefinition, expr: Expr, scop
         td.containers.append(container)
 
 
-def _service_roles(resolver: Resolver, get: Callable[[str], Expr | None], span: Span) -> tuple[Expr | None, Expr | None]:
+def _service_roles(resolver: Resolver, get: Callable[[str], Expr | None], span: Span,
+                   scope: Scope | None) -> tuple[Expr | None, Expr | None]:
     create = get("create_task_exec_iam_role")
-    decided = resolver.resolve(create) if create is not None else None
+    decided = resolver.resolve(create, scope) if create is not None else None
     if create is None or isinstance(decided, Bool) and decided.value:
         execution: Expr | None = Other(
             create.span if create is not None else span,
@@ -393,7 +399,7 @@ def _module_td(module: Module, block: Block, address: str, span: Span, row: Row)
     return td
 
 
-_SHAPES: dict[str, Callable[[Row, Module, Resolver, Block], list[TaskDefinition]]] = {
+_SHAPES: dict[str, Callable[[Row, Module, Resolver, Block, Scope | None], list[TaskDefinition]]] = {
     "container": _container_call,
     "service": _service,
     "services": _services,

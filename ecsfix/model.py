@@ -192,11 +192,24 @@ class Heredoc:
 
 
 @dataclass(eq=False)
+class ForExpr:
+    """The parts of a list `for` expression without a condition: `[for KEY, VALUE in COLLECTION : RESULT]`
+    (`key` is None for `[for VALUE in ...]`)."""
+
+    key: str | None
+    value: str
+    collection: Expr
+    result: Expr
+
+
+@dataclass(eq=False)
 class Other:
-    """Anything we do not model: conditionals, `for` expressions, operators, splats."""
+    """Anything we do not model: conditionals, `for` expressions, operators, splats. A list `for`
+    expression keeps its parts in `detail` (the resolver expands the simple ones)."""
 
     span: Span
     kind: str
+    detail: ForExpr | None = None
 
 
 Expr = Str | Num | Bool | Null | Ref | Obj | Lst | Call | Heredoc | Other
@@ -263,6 +276,9 @@ class EnvEntry:
     name_expr: Expr | None
     value: Value | None
     span: Span  # the `{ name = ..., value = ... }` object (or the map item for map forms)
+    # Evaluating a local module call: the caller's argument through which the entry (or its value)
+    # came into the child ("module.api.db_password at envs/prod/main.tf:41"); None otherwise.
+    crossed: str | None = None
 
 
 @dataclass(eq=False)

@@ -12,6 +12,7 @@ from .catalogue import HINTS, might_pass_an_environment
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
+from .module_calls import Children, calls_worth_scanning
 from .sources import display_path, read_source
 
 if TYPE_CHECKING:
@@ -85,24 +86,29 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
             files.append(read_source(p, display_path(p, root)))
         except EcsfixError as exc:
             errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in f.text for f in files for t in TRIGGERS) and not any(might_pass_an_environment(f.text) for f in files):
+    if not worth_scanning(directory, [f.text for f in files], Children(root)):
         return None
     return Module(directory, files)
+
+
+def worth_scanning(directory: str, texts: list[str], children: Children) -> bool:
+    """The directory-level pre-filter, on text alone: a trigger, an environment-like module input,
+    or a local module call into a directory that can hold a task definition."""
+    return (any(t in text for text in texts for t in TRIGGERS) or any(might_pass_an_environment(t) for t in texts)
+            or calls_worth_scanning(directory, texts, children))
 
 
 def scan_module(module: Module, root: str | None, focus: set[str] | None = None) -> ModuleScan:
     from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
+    from .module_calls import might_call_a_local_module, task_definitions_through_calls
     from .resolve import Resolver
-    from .wrappers import might_call_a_wrapper, task_definitions_from_wrapper_calls
 
     resolver = Resolver(module, root)
     tds = task_definitions_in_module(module, resolver)
     tds.extend(task_definitions_from_module_calls(module, resolver))
-    if any(might_call_a_wrapper(f.text) for f in module.hcl_files()):
-        wrapped, read = task_definitions_from_wrapper_calls(module, resolver, TRIGGERS)
-        tds.extend(wrapped)
-        resolver.consulted.extend(read)
+    if any(might_call_a_local_module(f.text) for f in module.hcl_files()):
+        tds.extend(task_definitions_through_calls(module, resolver))
     for src in module.files:
         if src.path.endswith(".tf.json") and "aws_ecs_task_definition" in src.text:
             try:
@@ -226,7 +232,7 @@ class _Candidate:
 
 
 def _candidate(directory: str, paths: list[str], root: str | None, focus: set[str] | None,
-               errors: list[InputError]) -> _Candidate | None:
+               errors: list[InputError], children: Children) -> _Candidate | None:
     """`load_module` without building anything for the (many) modules with no trigger."""
     from .cache import digest
 
@@ -241,7 +247,7 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in text for _, text in texts for t in TRIGGERS) and not any(might_pass_an_environment(t) for _, t in texts):
+    if not worth_scanning(directory, [text for _, text in texts], children):
         errors.extend(read_errors)
         return None
     files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]
@@ -353,10 +359,11 @@ def scan(
     futures: dict[int, Any] = {}
     pool = None
     use_pool = jobs > 1 and len(found.modules) >= 2
+    children = Children(root)  # child directories of local module calls, read once per scan
     try:
         for directory, files in found.modules.items():
             result.files += len(files)
-            cand = _candidate(directory, files, root, found.focus.get(directory), result.errors)
+            cand = _candidate(directory, files, root, found.focus.get(directory), result.errors, children)
             if cand is None:
                 continue
             hit = cache.get(cache.slot(directory, cand.focus), cand.files_key()) if cache is not None else None
@@ -377,6 +384,7 @@ def scan(
             pool.shutdown(cancel_futures=True)
     if todo:
         _compute(slots, todo, root, ctx, cache)
+    own: dict[str, list[Finding]] = {}
     for cand, outcome in slots:
         result.errors.extend(cand.read_errors)
         if isinstance(outcome, tuple):
@@ -386,13 +394,31 @@ def scan(
 
             findings, tds, errors = restore(outcome)
         result.task_definitions.extend(tds)
-        result.findings.extend(findings)
-        result.errors.extend(errors)
+        own[cand.directory] = findings
+        result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
+    result.findings.extend(drop_duplicates(own))
     for path, explicit in found.json_files:
         scan_json_file(path, explicit, root, ctx, result)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.errors.sort(key=lambda e: (e.file, e.line or 0))
     return result
+
+
+def drop_duplicates(by_directory: dict[str, list[Finding]]) -> list[Finding]:
+    """Every module's findings, less those a caller's scan made at a child module's entry that the
+    child's own scan (in the same run) reports too: the child's covers every caller (module_calls)."""
+    own_keys = set()
+    for directory, findings in by_directory.items():
+        for f in findings:
+            if os.path.dirname(f.span.file.path) == directory:
+                own_keys.add((f.rule, f.span.file.path, f.span.start, f.span.end, f.name))
+    out: list[Finding] = []
+    for directory, findings in by_directory.items():
+        for f in findings:
+            foreign = os.path.dirname(f.span.file.path) != directory
+            if not (foreign and (f.rule, f.span.file.path, f.span.start, f.span.end, f.name) in own_keys):
+                out.append(f)
+    return out
 
 
 def _rule_context(config: Config) -> RuleContext:

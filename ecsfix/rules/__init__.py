@@ -53,6 +53,12 @@ written as a list of {name, value} or a map): such findings are `medium` at most
 not in the catalogue". Only cloudposse's and terraform-aws-modules' calls are rewritten; for the
 others the message names the module's own secrets input to move the entry to by hand.
 
+Calls of your own local modules are followed as Terraform evaluates them: the child's variables
+take the call's arguments, so a container definition rendered by the caller, an environment list
+passed in, or a password the child puts in its own entry is found, at the entry, with the
+argument that carried it named (`via module.api.db_password at envs/prod/main.tf:41`). Such a
+finding is fixed by hand: make the child take a secret ARN (its `secrets`) and pass the ARN.
+
 Before:
     environment = [
       { name = "DB_PASSWORD", value = var.db_password },
