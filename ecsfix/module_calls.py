@@ -58,43 +58,63 @@ def local_sources(text: str) -> list[str]:
     return _LOCAL_SOURCE_RE.findall(text)
 
 
+Facts = tuple[bool, list[str]]  # (can define a task definition by itself, its local module sources)
+
+
+def facts_of(texts: list[str], calling: list[str] | None = None) -> Facts:
+    """What the pre-filter needs to know of a directory, from its files' text (`calling`: those of
+    them that call a local module, when already known)."""
+    direct = any(any(t in text for t in _TRIGGERS) or _TASK_DEFINITION_RE.search(text) is not None
+                 or might_pass_an_environment(text) for text in texts)
+    if calling is None:
+        calling = [text for text in texts if might_call_a_local_module(text)]
+    return direct, [s for text in calling for s in local_sources(text)]
+
+
 class Children:
     """The child directories a scan looked at: read once, and whether they can hold what we scan.
-    `deps` collects every path read (a directory as `path/`: its listing), for the cache."""
+    `deps` collects every path read (a directory as `path/`: its listing), for the cache. `offer`
+    hands it what the scan already read of a directory, so a child read for its own scan is not
+    read again for its callers' pre-filter."""
 
     def __init__(self, root: str | None = None) -> None:
         self.root = root
         self.modules: dict[str, Module | None] = {}
         self.relevant: dict[str, bool] = {}
         self.deps: list[str] = []
-        self._texts: dict[str, str | None] = {}
+        self._facts: dict[str, Facts | None] = {}
 
-    def text(self, directory: str) -> str | None:
-        """The child's `.tf` files as one text (read cheaply: the pre-filter reads every child of
-        every call); None when the directory cannot be listed."""
-        if directory not in self._texts:
+    def offer(self, directory: str, texts: list[str], calling: list[str]) -> None:
+        """What the scan read of a directory: `texts` (empty when the scan's own, looser, triggers
+        already failed on them) and those of them that call a local module."""
+        self._facts.setdefault(os.path.normpath(directory), facts_of(texts, calling))
+
+    def facts(self, directory: str) -> Facts | None:
+        """The child's facts, its `.tf` files read cheaply when not offered; None when the
+        directory cannot be listed."""
+        if directory not in self._facts:
             self.deps.append(directory + os.sep)  # its listing: a file added or removed counts
             try:
                 names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
             except OSError:
-                self._texts[directory] = None
+                self._facts[directory] = None
                 return None
-            parts = []
+            texts = []
             for n in names:
                 self.deps.append(os.path.join(directory, n))
                 try:
                     with open(os.path.join(directory, n), encoding="utf-8", errors="replace") as fh:
-                        parts.append(fh.read())
+                        texts.append(fh.read())
                 except OSError:
                     continue
-            self._texts[directory] = "\n".join(parts)
-        return self._texts[directory]
+            self._facts[directory] = facts_of(texts)
+        return self._facts[directory]
 
     def module(self, directory: str) -> Module | None:
         if directory not in self.modules:
             from .module import read_directory
 
-            self.text(directory)  # records the dependencies
+            self.facts(directory)  # records the dependencies
             self.modules[directory] = read_directory(directory, self.root)
         return self.modules[directory]
 
@@ -104,14 +124,11 @@ class Children:
         if directory in self.relevant:
             return self.relevant[directory]
         self.relevant[directory] = False  # a cycle reads as "no"
-        text = self.text(directory)
+        facts = self.facts(directory)
         found = False
-        if text is not None:
-            found = (any(t in text for t in _TRIGGERS) or _TASK_DEFINITION_RE.search(text) is not None
-                     or might_pass_an_environment(text))
-            if not found and depth + 1 < MAX_DEPTH and might_call_a_local_module(text):
-                found = any(self.worth_reading(os.path.normpath(os.path.join(directory, s)), depth + 1)
-                            for s in local_sources(text))
+        if facts is not None:
+            found = facts[0] or depth + 1 < MAX_DEPTH and any(
+                self.worth_reading(os.path.normpath(os.path.join(directory, s)), depth + 1) for s in facts[1])
         self.relevant[directory] = found
         return found
 

@@ -12,7 +12,7 @@ from .catalogue import HINTS, might_pass_an_environment
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
-from .module_calls import Children, calls_worth_scanning
+from .module_calls import Children, calls_worth_scanning, might_call_a_local_module
 from .sources import display_path, read_source
 
 if TYPE_CHECKING:
@@ -220,12 +220,15 @@ class _Candidate:
     """A module directory whose text contains a trigger: worth scanning (or a cache lookup)."""
 
     def __init__(self, directory: str, files: list[SourceFile], digests: list[str], focus: set[str] | None,
-                 read_errors: list[InputError]):
+                 read_errors: list[InputError], pending: bool = False):
         self.directory = directory
         self.files = files
         self.digests = digests
         self.focus = focus
         self.read_errors = read_errors
+        # only its local module calls could make it worth scanning: decided once every directory
+        # of the tree has been read (its children's text is then known without reading it again)
+        self.pending = pending
 
     def files_key(self) -> list[list[str]]:
         return [[f.path, f.display, d] for f, d in zip(self.files, self.digests, strict=True)]
@@ -247,11 +250,16 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not worth_scanning(directory, [text for _, text in texts], children):
+    direct = any(t in text for _, text in texts for t in TRIGGERS) or any(
+        might_pass_an_environment(t) for _, t in texts)
+    calling = [t for _, t in texts if might_call_a_local_module(t)]
+    children.offer(directory, [text for _, text in texts] if direct else [], calling)
+    if not direct and not calling:
         errors.extend(read_errors)
         return None
     files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]
-    return _Candidate(directory, files, [digest(text.encode("utf-8")) for _, text in texts], focus, read_errors)
+    return _Candidate(directory, files, [digest(text.encode("utf-8")) for _, text in texts], focus, read_errors,
+                      pending=not direct)
 
 
 # Set in each worker process (and in the parent for --jobs 1): the rule settings of this scan.
@@ -359,21 +367,31 @@ def scan(
     futures: dict[int, Any] = {}
     pool = None
     use_pool = jobs > 1 and len(found.modules) >= 2
-    children = Children(root)  # child directories of local module calls, read once per scan
+    children = Children(root)  # what each directory's text says, for its callers' pre-filter
+    deferred: list[_Candidate] = []
+
+    def take(cand: _Candidate) -> None:
+        nonlocal pool
+        hit = cache.get(cache.slot(cand.directory, cand.focus), cand.files_key()) if cache is not None else None
+        slots.append((cand, hit))
+        if hit is None and use_pool:
+            if pool is None:
+                pool = _pool(jobs, ctx)
+            futures[len(slots) - 1] = pool.submit(_scan_recorded, (cand.directory, cand.files, root, cand.focus))
+        elif hit is None:
+            todo.append(len(slots) - 1)
+
     try:
         for directory, files in found.modules.items():
             result.files += len(files)
             cand = _candidate(directory, files, root, found.focus.get(directory), result.errors, children)
-            if cand is None:
-                continue
-            hit = cache.get(cache.slot(directory, cand.focus), cand.files_key()) if cache is not None else None
-            slots.append((cand, hit))
-            if hit is None and use_pool:
-                if pool is None:
-                    pool = _pool(jobs, ctx)
-                futures[len(slots) - 1] = pool.submit(_scan_recorded, (directory, cand.files, root, cand.focus))
-            elif hit is None:
-                todo.append(len(slots) - 1)
+            if cand is not None:
+                (deferred.append if cand.pending else take)(cand)
+        for cand in deferred:
+            if calls_worth_scanning(cand.directory, [f.text for f in cand.files], children):
+                take(cand)
+            else:
+                result.errors.extend(cand.read_errors)
         for i, future in futures.items():
             cand = slots[i][0]
             slots[i] = (cand, future.result())
