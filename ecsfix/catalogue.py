@@ -94,7 +94,7 @@ class Row:
     how_granted: str = ""  # how the created role gets read access to secrets, for messages
     rewritable: bool = False  # `ecsfix rewrite` moves this module's inputs (rewrite/modules.py)
     any_owner: bool = False  # match git sources of forks (same repository name, any owner)
-    hints: tuple[str, ...] = ()  # substrings of every source form (the pre-filter); default from registry
+    hints: tuple[str, ...] = ()  # substrings of all its source forms (the pre-filter); default from registry
 
     @property
     def kind(self) -> str | None:
@@ -130,32 +130,42 @@ CATALOGUE: tuple[Row, ...] = (
     Row(TAM_CONTAINER, "terraform-aws-modules/ecs/aws", subdir="modules/container-definition", name_input="name",
         environment=(Input("environment", LIST),), secrets=(Input("secrets", LIST),), rewritable=True),
     Row("cn-terraform ecs-fargate-task-definition", "cn-terraform/ecs-fargate-task-definition/aws",
-        name_input="container_name", environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS,
+        name_input="container_name", hints=("ecs-fargate",), environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS,
         execution_role="created-unless-input", role_input="execution_role_arn", task_role_input="task_role_arn",
         how_granted="through ecs_task_execution_role_custom_policies"),
-    Row("cn-terraform ecs-fargate", "cn-terraform/ecs-fargate/aws", name_input="container_name",
+    Row("cn-terraform ecs-fargate", "cn-terraform/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
         environment=_CLOUDPOSSE_ENV, secrets=(Input("secrets", LIST),), execution_role="created",
         how_granted="through ecs_task_execution_role_custom_policies"),
-    Row("umotif-public ecs-fargate", "umotif-public/ecs-fargate/aws", name_input="container_name",
+    Row("umotif-public ecs-fargate", "umotif-public/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
         environment=(Input("task_container_environment", MAP),), secrets=(Input("task_container_secrets", LIST),),
         fields=_TASK_CONTAINER, execution_role="created"),
     Row("umotif-public ecs-fargate-task-definition", "umotif-public/ecs-fargate-task-definition/aws",
-        name_input="container_name", environment=(Input("task_container_environment", MAP),),
+        name_input="container_name", hints=("ecs-fargate",), environment=(Input("task_container_environment", MAP),),
         secrets=(Input("task_container_secrets", LIST),), fields=_TASK_CONTAINER, execution_role="created"),
-    Row("telia-oss ecs-fargate", "telia-oss/ecs-fargate/aws", name_input="container_name",
+    Row("telia-oss ecs-fargate", "telia-oss/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
         environment=(Input("task_container_environment", MAP),), secrets=(Input("task_container_secrets", LIST),),
         fields=_TASK_CONTAINER, execution_role="created", how_granted="for the secrets in task_container_secrets"),
     Row("mongodb ecs-task-definition", "mongodb/ecs-task-definition/aws", name_input="name",
+        hints=("ecs-task-definition",),
         environment=(Input("environment", LIST),), secrets=(Input("secrets", LIST),), execution_role="input",
         role_input="execution_role_arn", task_role_input="task_role_arn"),
     Row("blinkist airship-ecs-service", "blinkist/airship-ecs-service/aws", name_input="container_name",
+        hints=("airship-ecs-service",),
         environment=(Input("container_envvars", MAP),), secrets=(Input("container_secrets", MAP),),
         fields={"container_command": "command", "container_docker_labels": "dockerLabels"},
         execution_role="created", how_granted="when container_secrets_enabled = true"),
 )
 
-# Substrings that put a module block in the running (the cheap pre-filter before parsing it).
+# Substrings that put a module block in the running (the cheap pre-filter before parsing it): few
+# and short, since every file of a tree is checked for them.
 HINTS: tuple[str, ...] = tuple(dict.fromkeys(h for row in CATALOGUE for h in row.source_hints()))
+
+
+def has_trigger(text: str) -> bool:
+    """The scan's cheapest test of a file: a task definition, container definitions or a call of
+    a catalogued module may be in it."""
+    return ("aws_ecs_task_definition" in text or "container_definitions" in text
+            or "module" in text and any(h in text for h in HINTS))
 
 _SUBDIR_RE = re.compile(r"(?<!:)//")  # `//` of a module subdirectory, not of `https://`
 _REGISTRY_HOST_RE = re.compile(r"^(?:registry\.terraform\.io|registry\.opentofu\.org)/")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import sources
-from .catalogue import HINTS, might_pass_an_environment
+from .catalogue import HINTS, has_trigger, might_pass_an_environment
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
@@ -94,7 +94,7 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
 def worth_scanning(directory: str, texts: list[str], children: Children) -> bool:
     """The directory-level pre-filter, on text alone: a trigger, an environment-like module input,
     or a local module call into a directory that can hold a task definition."""
-    return (any(t in text for text in texts for t in TRIGGERS) or any(might_pass_an_environment(t) for t in texts)
+    return (any(has_trigger(text) for text in texts) or any(might_pass_an_environment(t) for t in texts)
             or calls_worth_scanning(directory, texts, children))
 
 
@@ -219,16 +219,33 @@ def _read_text(path: str) -> str | None:
 class _Candidate:
     """A module directory whose text contains a trigger: worth scanning (or a cache lookup)."""
 
-    def __init__(self, directory: str, files: list[SourceFile], digests: list[str], focus: set[str] | None,
+    def __init__(self, directory: str, texts: list[tuple[str, str]], root: str | None, focus: set[str] | None,
                  read_errors: list[InputError], pending: bool = False):
         self.directory = directory
-        self.files = files
-        self.digests = digests
+        self.texts = texts
+        self.root = root
         self.focus = focus
         self.read_errors = read_errors
         # only its local module calls could make it worth scanning: decided once every directory
         # of the tree has been read (its children's text is then known without reading it again)
         self.pending = pending
+        self._files: list[SourceFile] | None = None
+        self._digests: list[str] | None = None
+
+    @property
+    def files(self) -> list[SourceFile]:
+        """Built on first use: most pending directories are never scanned (display paths cost)."""
+        if self._files is None:
+            self._files = [SourceFile(path=p, display=display_path(p, self.root), text=t) for p, t in self.texts]
+        return self._files
+
+    @property
+    def digests(self) -> list[str]:
+        if self._digests is None:
+            from .cache import digest
+
+            self._digests = [digest(text.encode("utf-8")) for _, text in self.texts]
+        return self._digests
 
     def files_key(self) -> list[list[str]]:
         return [[f.path, f.display, d] for f, d in zip(self.files, self.digests, strict=True)]
@@ -237,7 +254,6 @@ class _Candidate:
 def _candidate(directory: str, paths: list[str], root: str | None, focus: set[str] | None,
                errors: list[InputError], children: Children) -> _Candidate | None:
     """`load_module` without building anything for the (many) modules with no trigger."""
-    from .cache import digest
 
     texts: list[tuple[str, str]] = []
     read_errors: list[InputError] = []
@@ -250,16 +266,14 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    direct = any(t in text for _, text in texts for t in TRIGGERS) or any(
+    direct = any(has_trigger(text) for _, text in texts) or any(
         might_pass_an_environment(t) for _, t in texts)
     calling = [t for _, t in texts if might_call_a_local_module(t)]
     children.offer(directory, [text for _, text in texts] if direct else [], calling)
     if not direct and not calling:
         errors.extend(read_errors)
         return None
-    files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]
-    return _Candidate(directory, files, [digest(text.encode("utf-8")) for _, text in texts], focus, read_errors,
-                      pending=not direct)
+    return _Candidate(directory, texts, root, focus, read_errors, pending=not direct)
 
 
 # Set in each worker process (and in the parent for --jobs 1): the rule settings of this scan.
@@ -282,7 +296,7 @@ def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
     except RecursionError:  # the parsers cap nesting; this is the net under everything else
         from .resolve import Resolver
 
-        where = next((f.display for f in files if any(t in f.text for t in TRIGGERS)), files[0].display)
+        where = next((f.display for f in files if has_trigger(f.text)), files[0].display)
         error = InputError(where, None, "nested too deeply to read (thousands of levels): not scanned")
         return [], [], [error], ModuleScan(module, Resolver(module, root), [])
     errors = module.errors + ms.resolver.errors
@@ -388,7 +402,7 @@ def scan(
             if cand is not None:
                 (deferred.append if cand.pending else take)(cand)
         for cand in deferred:
-            if calls_worth_scanning(cand.directory, [f.text for f in cand.files], children):
+            if calls_worth_scanning(cand.directory, [text for _, text in cand.texts], children):
                 take(cand)
             else:
                 result.errors.extend(cand.read_errors)
