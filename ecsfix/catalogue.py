@@ -4,7 +4,8 @@ One row per module: where it is published, how its inputs map onto an ECS contai
 environment and secrets inputs and their shape, the other plaintext fields, the container's name),
 and who owns the task execution role. `ecs_modules.py` turns a call of any row into the same
 model as an `aws_ecs_task_definition`; the rewrite reads the same rows. Adding a module is one row
-here and a fixture in tests/fixtures/ecs_modules/ (plus a `module_kind` case in the tests).
+here and a fixture in tests/fixtures/ecs_modules/ (plus a lookup case in the tests, and a hint in
+`prefilter.HINTS` if none of those is in its sources yet).
 
 Every row was checked against the module's own `variables.tf` and where it uses each input:
 
@@ -31,7 +32,8 @@ Every row was checked against the module's own `variables.tf` and where it uses 
   SSM/Secrets Manager ARN), `container_command`, `container_docker_labels`; the module creates the
   execution role (with read access to the secrets when `container_secrets_enabled = true`).
 
-This module is only data and the source matcher: the scan's pre-filter imports it at start-up.
+This module is data and the source matcher; the pre-filter's text tests (`prefilter.py`, imported
+at start-up) hold the short source hints that every row's sources contain (a test checks it).
 """
 
 from __future__ import annotations
@@ -94,18 +96,11 @@ class Row:
     how_granted: str = ""  # how the created role gets read access to secrets, for messages
     rewritable: bool = False  # `ecsfix rewrite` moves this module's inputs (rewrite/modules.py)
     any_owner: bool = False  # match git sources of forks (same repository name, any owner)
-    hints: tuple[str, ...] = ()  # substrings of all its source forms (the pre-filter); default from registry
 
     @property
     def kind(self) -> str | None:
         """The rewrite's name for this module, when it rewrites it."""
         return self.family if self.rewritable else None
-
-    def source_hints(self) -> tuple[str, ...]:
-        if self.hints:
-            return self.hints
-        namespace, name, provider = self.registry.split("/")
-        return (f"{namespace}/{name}", f"{namespace}/terraform-{provider}-{name}")
 
     def git_suffix(self) -> str:
         namespace, name, provider = self.registry.split("/")
@@ -120,8 +115,7 @@ _TASK_CONTAINER = {"task_container_command": "command", "task_container_entrypoi
 
 CATALOGUE: tuple[Row, ...] = (
     Row(CLOUDPOSSE, "cloudposse/ecs-container-definition/aws", name_input="container_name",
-        environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS, rewritable=True, any_owner=True,
-        hints=("ecs-container-definition",)),
+        environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS, rewritable=True, any_owner=True),
     Row(TAM_ROOT, "terraform-aws-modules/ecs/aws", shape="services", execution_role="terraform-aws-modules",
         environment=(Input("environment", LIST),), secrets=(Input("secrets", LIST),), rewritable=True),
     Row(TAM_SERVICE, "terraform-aws-modules/ecs/aws", subdir="modules/service", shape="service",
@@ -130,42 +124,29 @@ CATALOGUE: tuple[Row, ...] = (
     Row(TAM_CONTAINER, "terraform-aws-modules/ecs/aws", subdir="modules/container-definition", name_input="name",
         environment=(Input("environment", LIST),), secrets=(Input("secrets", LIST),), rewritable=True),
     Row("cn-terraform ecs-fargate-task-definition", "cn-terraform/ecs-fargate-task-definition/aws",
-        name_input="container_name", hints=("ecs-fargate",), environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS,
+        name_input="container_name", environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS,
         execution_role="created-unless-input", role_input="execution_role_arn", task_role_input="task_role_arn",
         how_granted="through ecs_task_execution_role_custom_policies"),
-    Row("cn-terraform ecs-fargate", "cn-terraform/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
+    Row("cn-terraform ecs-fargate", "cn-terraform/ecs-fargate/aws", name_input="container_name",
         environment=_CLOUDPOSSE_ENV, secrets=(Input("secrets", LIST),), execution_role="created",
         how_granted="through ecs_task_execution_role_custom_policies"),
-    Row("umotif-public ecs-fargate", "umotif-public/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
+    Row("umotif-public ecs-fargate", "umotif-public/ecs-fargate/aws", name_input="container_name",
         environment=(Input("task_container_environment", MAP),), secrets=(Input("task_container_secrets", LIST),),
         fields=_TASK_CONTAINER, execution_role="created"),
     Row("umotif-public ecs-fargate-task-definition", "umotif-public/ecs-fargate-task-definition/aws",
-        name_input="container_name", hints=("ecs-fargate",), environment=(Input("task_container_environment", MAP),),
+        name_input="container_name", environment=(Input("task_container_environment", MAP),),
         secrets=(Input("task_container_secrets", LIST),), fields=_TASK_CONTAINER, execution_role="created"),
-    Row("telia-oss ecs-fargate", "telia-oss/ecs-fargate/aws", name_input="container_name", hints=("ecs-fargate",),
+    Row("telia-oss ecs-fargate", "telia-oss/ecs-fargate/aws", name_input="container_name",
         environment=(Input("task_container_environment", MAP),), secrets=(Input("task_container_secrets", LIST),),
         fields=_TASK_CONTAINER, execution_role="created", how_granted="for the secrets in task_container_secrets"),
     Row("mongodb ecs-task-definition", "mongodb/ecs-task-definition/aws", name_input="name",
-        hints=("ecs-task-definition",),
         environment=(Input("environment", LIST),), secrets=(Input("secrets", LIST),), execution_role="input",
         role_input="execution_role_arn", task_role_input="task_role_arn"),
     Row("blinkist airship-ecs-service", "blinkist/airship-ecs-service/aws", name_input="container_name",
-        hints=("airship-ecs-service",),
         environment=(Input("container_envvars", MAP),), secrets=(Input("container_secrets", MAP),),
         fields={"container_command": "command", "container_docker_labels": "dockerLabels"},
         execution_role="created", how_granted="when container_secrets_enabled = true"),
 )
-
-# Substrings that put a module block in the running (the cheap pre-filter before parsing it): few
-# and short, since every file of a tree is checked for them.
-HINTS: tuple[str, ...] = tuple(dict.fromkeys(h for row in CATALOGUE for h in row.source_hints()))
-
-
-def has_trigger(text: str) -> bool:
-    """The scan's cheapest test of a file: a task definition, container definitions or a call of
-    a catalogued module may be in it."""
-    return ("aws_ecs_task_definition" in text or "container_definitions" in text
-            or "module" in text and any(h in text for h in HINTS))
 
 _SUBDIR_RE = re.compile(r"(?<!:)//")  # `//` of a module subdirectory, not of `https://`
 _REGISTRY_HOST_RE = re.compile(r"^(?:registry\.terraform\.io|registry\.opentofu\.org)/")
@@ -208,22 +189,3 @@ def module_kind(source: str) -> str | None:
 
 def is_local(source: str) -> bool:
     return source.startswith(("./", "../"))
-
-
-# --------------------------------------------------------------------------- inputs named like an environment
-
-# An input is environment-like when a word of its name is one of these (`environment`, `env_vars`,
-# `map_environment`, `container_env`, `environment_variables`, `extra_env`, `container_envvars`, ...).
-_ENV_WORDS = frozenset({"env", "envs", "environment", "environments", "envvars", "environ", "envvar"})
-# (a literal `env` first keeps this fast on every file of a monorepo: inputs are snake_case)
-ENV_INPUT_RE = re.compile(r"env\w*[ \t]*=[ \t]*(?:[\[{]|merge\(|concat\()")
-
-
-def env_like(name: str) -> bool:
-    return any(w in _ENV_WORDS for w in name.lower().split("_"))
-
-
-def might_pass_an_environment(text: str) -> bool:
-    """The cheap pre-filter for module calls outside the catalogue: a `module` block and an
-    environment-like input written as a list or map literal (or merge/concat), in one file."""
-    return "module" in text and "source" in text and ENV_INPUT_RE.search(text) is not None

@@ -19,17 +19,14 @@ from collections.abc import Callable
 
 from .catalogue import (
     CLOUDPOSSE,
-    HINTS,
     LIST,
     MAP,
     TAM_CONTAINER,
     TAM_ROOT,
     TAM_SERVICE,
     Row,
-    env_like,
     is_local,
     lookup,
-    might_pass_an_environment,
     module_kind,
 )
 from .extract import container_of, crossed_into
@@ -55,6 +52,7 @@ from .model import (
     describe,
 )
 from .module import Module
+from .prefilter import HINTS, env_like, might_pass_an_environment
 from .resolve import Resolver, Scope
 
 __all__ = ["CLOUDPOSSE", "HINTS", "TAM_CONTAINER", "TAM_ROOT", "TAM_SERVICE", "module_kind",

@@ -33,8 +33,8 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from .catalogue import HINTS, might_pass_an_environment
 from .model import TaskDefinition
+from .prefilter import HINTS, might_pass_an_environment
 
 if TYPE_CHECKING:
     from .module import Module

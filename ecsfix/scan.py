@@ -8,11 +8,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from . import sources
-from .catalogue import HINTS, has_trigger, might_pass_an_environment
 from .discover import discover
 from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
 from .module_calls import Children, calls_worth_scanning, might_call_a_local_module
+from .prefilter import HINTS, has_trigger, might_pass_an_environment
 from .sources import display_path, read_source
 
 if TYPE_CHECKING:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ecsfix.catalogue import lookup
+from ecsfix.catalogue import CATALOGUE, Row, lookup
 from ecsfix.ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
 from ecsfix.model import Other, Ref, Str, TaskDefinition
+from ecsfix.prefilter import has_trigger
 from ecsfix.scan import scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,6 +110,16 @@ def test_module_kind(source: str, kind: str | None) -> None:
 def test_catalogue_lookup(source: str, family: str | None) -> None:
     row = lookup(source)
     assert (row.family if row is not None else None) == family
+
+
+@pytest.mark.parametrize("row", CATALOGUE, ids=lambda r: r.family)
+def test_every_source_form_of_every_row_passes_the_pre_filter(row: Row) -> None:
+    """The pre-filter's short hints (prefilter.HINTS) must be in every source form of each row."""
+    namespace, name, provider = row.registry.split("/")
+    sub = f"//{row.subdir}" if row.subdir else ""
+    for source in (row.registry + sub, f"git::https://github.com/{namespace}/terraform-{provider}-{name}.git{sub}"):
+        assert lookup(source) is row
+        assert has_trigger(f'module "x" {{\n  source = "{source}"\n}}\n'), source
 
 
 def test_catalogue_rows_are_reported_with_what_to_do_by_hand() -> None:

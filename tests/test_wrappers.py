@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ecsfix.catalogue import env_like
 from ecsfix.cli import main
 from ecsfix.module_calls import Children
+from ecsfix.prefilter import env_like
 from ecsfix.scan import worth_scanning
 
 ECS_SERVICE = """\
