@@ -28,6 +28,9 @@ Every row was checked against the module's own `variables.tf` and where it uses 
 * mongodb `ecs-task-definition`: the ECS field names as inputs (`name`, `environment` as a list,
   `secrets`, `command`, `entryPoint`, `dockerLabels`, `healthCheck`, `repositoryCredentials`), and
   `execution_role_arn` / `task_role_arn` as given (no role is created).
+* it-objects `terra3` `//modules/container`: one container per call (`name`), cloudposse's
+  `environment`/`map_environment`/`secrets`/`map_secrets`; terra3 builds the task definition from
+  its output, so the execution role is the consumer's.
 * blinkist `airship-ecs-service`: `container_envvars` (map), `container_secrets` (map of name to
   SSM/Secrets Manager ARN), `container_command`, `container_docker_labels`; the module creates the
   execution role (with read access to the secrets when `container_secrets_enabled = true`).
@@ -146,6 +149,8 @@ CATALOGUE: tuple[Row, ...] = (
         environment=(Input("container_envvars", MAP),), secrets=(Input("container_secrets", MAP),),
         fields={"container_command": "command", "container_docker_labels": "dockerLabels"},
         execution_role="created", how_granted="when container_secrets_enabled = true"),
+    Row("it-objects terra3 container", "it-objects/terra3/aws", subdir="modules/container", name_input="name",
+        environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS),
 )
 
 _SUBDIR_RE = re.compile(r"(?<!:)//")  # `//` of a module subdirectory, not of `https://`

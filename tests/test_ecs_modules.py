@@ -57,7 +57,7 @@ def test_findings_are_exactly_the_marked_entries(case: str) -> None:
 
 def test_every_fixture_marks_something_to_find() -> None:
     total = sum(len(expected(FIXTURES / case)) for case in CASES)
-    assert total == 21
+    assert total == 22
 
 
 @pytest.mark.parametrize(
@@ -101,6 +101,9 @@ def test_module_kind(source: str, kind: str | None) -> None:
         ("telia-oss/ecs-fargate/aws", "telia-oss ecs-fargate"),
         ("mongodb/ecs-task-definition/aws", "mongodb ecs-task-definition"),
         ("blinkist/airship-ecs-service/aws", "blinkist airship-ecs-service"),
+        ("it-objects/terra3/aws//modules/container", "it-objects terra3 container"),
+        ("github.com/it-objects/terraform-aws-terra3//modules/container?ref=v2.1.0", "it-objects terra3 container"),
+        ("it-objects/terra3/aws", None),  # the root module takes its containers' outputs
         ("cn-terraform/ecs-fargate-service/aws", None),  # takes a task definition ARN, no environment
         ("github.com/acme/terraform-aws-ecs-fargate", None),  # same repository name, another owner
         ("github.com/xtelia-oss/terraform-aws-ecs-fargate", None),

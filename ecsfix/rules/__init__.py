@@ -46,7 +46,7 @@ hold one (DB_SECRET_ARN, TOKEN_TTL_SECONDS, PASSWORD_FILE) are not flagged.
 
 Entries are read wherever a container's environment is written: task definitions in every form,
 and the inputs of the ECS modules in ecsfix's catalogue (cloudposse, terraform-aws-modules,
-cn-terraform, umotif-public, telia-oss, mongodb, blinkist airship: `environment`,
+cn-terraform, umotif-public, telia-oss, mongodb, blinkist airship, it-objects terra3: `environment`,
 `map_environment`, `task_container_environment`, `container_envvars`, ...). A registry or git
 module outside the catalogue is read by its input names (an `environment`/`env_vars`-like input
 written as a list of {name, value} or a map): such findings are `medium` at most and say "module
