@@ -329,6 +329,8 @@ class TaskDefinition:
     note: str | None = None
     # The highest severity its findings get (a guess from input names is "medium" at most).
     severity_cap: str | None = None
+    # The caller's part of a child module's task definition, evaluated through a local module call.
+    through_call: bool = False
 
 
 # --------------------------------------------------------------------------- results
@@ -350,6 +352,9 @@ class Finding:
     fixable: bool
     message: str
     why: str = ""
+    # Found by evaluating a local module call (the caller's scan): the child's own scan, when the
+    # same run makes it, has the last word on the same entry (scan.drop_duplicates).
+    through_call: bool = False
 
     @property
     def file(self) -> str:

@@ -24,7 +24,8 @@ the child's directory free of duplicates):
   child's own, reported when the child's directory is scanned, as it always was.
 * When one run scans both directories, a finding at a child's entry that the child's own scan
   reports too (a secret-sounding name whose value is a variable: both see it) is reported once, by
-  the child (`scan.drop_duplicates`): fixing it there fixes it for every caller.
+  the child (`scan.drop_duplicates`, on `Finding.through_call`): fixing it there fixes it for
+  every caller. Two callers of one child each report their own finding there (each its call).
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def _callers_part(td: TaskDefinition, call: ModuleCall) -> TaskDefinition | None
     inst = TaskDefinition(address=call.address, kind="module", form="wrapper", span=top.block.span, block=top.block,
                           containers=containers, execution_role=td.execution_role, task_role=td.task_role,
                           module_dir=td.module_dir)
-    inst.note, inst.severity_cap = td.note, td.severity_cap
+    inst.note, inst.severity_cap, inst.through_call = td.note, td.severity_cap, True
     inst.by_hand = (f"move it to `secrets` by hand: {td.address} ({where}) builds this environment from "
                     f"{call.address}'s inputs; make it take a secret ARN there and pass the ARN from "
                     f"{top.block.file.display}:{top.block.span.line} instead of the value")

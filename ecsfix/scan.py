@@ -416,7 +416,6 @@ def scan(
             pool.shutdown(cancel_futures=True)
     if todo:
         _compute(slots, todo, root, ctx, cache)
-    own: dict[str, list[Finding]] = {}
     for cand, outcome in slots:
         result.errors.extend(cand.read_errors)
         if isinstance(outcome, tuple):
@@ -426,9 +425,9 @@ def scan(
 
             findings, tds, errors = restore(outcome)
         result.task_definitions.extend(tds)
-        own[cand.directory] = findings
+        result.findings.extend(findings)
         result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
-    result.findings.extend(drop_duplicates(own))
+    result.findings = drop_duplicates(result.findings)
     for path, explicit in found.json_files:
         scan_json_file(path, explicit, root, ctx, result)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
@@ -436,21 +435,13 @@ def scan(
     return result
 
 
-def drop_duplicates(by_directory: dict[str, list[Finding]]) -> list[Finding]:
-    """Every module's findings, less those a caller's scan made at a child module's entry that the
-    child's own scan (in the same run) reports too: the child's covers every caller (module_calls)."""
-    own_keys = set()
-    for directory, findings in by_directory.items():
-        for f in findings:
-            if os.path.dirname(f.span.file.path) == directory:
-                own_keys.add((f.rule, f.span.file.path, f.span.start, f.span.end, f.name))
-    out: list[Finding] = []
-    for directory, findings in by_directory.items():
-        for f in findings:
-            foreign = os.path.dirname(f.span.file.path) != directory
-            if not (foreign and (f.rule, f.span.file.path, f.span.start, f.span.end, f.name) in own_keys):
-                out.append(f)
-    return out
+def drop_duplicates(findings: list[Finding]) -> list[Finding]:
+    """Less the findings a caller's scan made through a local module call at an entry that a scan
+    of the child itself (in the same run) reports too: the child's covers every caller, and fixing
+    it there fixes them all (module_calls)."""
+    own = {(f.rule, f.span.file.path, f.span.start, f.span.end, f.name) for f in findings if not f.through_call}
+    return [f for f in findings
+            if not (f.through_call and (f.rule, f.span.file.path, f.span.start, f.span.end, f.name) in own)]
 
 
 def _rule_context(config: Config) -> RuleContext:

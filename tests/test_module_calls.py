@@ -315,6 +315,33 @@ def test_both_directories_in_one_run_report_each_entry_once(tmp_path: Path) -> N
     assert got == [(20, "module.api", "DATABASE_URL", False), (21, "aws_ecs_task_definition.api", "ADMIN_PASSWORD", True)]
 
 
+TEMPLATED_CHILD = """\
+variable "smtp_password" {
+  type = string
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family = "app"
+  container_definitions = templatefile("${path.module}/templates/app.json.tpl", {
+    smtp_password = var.smtp_password
+  })
+}
+"""
+TEMPLATED_TEMPLATE = '[{"name": "app", "environment": [{"name": "SMTP_PASSWORD", "value": "${smtp_password}"}]}]\n'
+
+
+def test_a_child_template_in_a_subdirectory_is_reported_once(tmp_path: Path) -> None:
+    """The child's own finding is in its templates/ folder: the caller's is still a duplicate."""
+    write(tmp_path, {"modules/app/main.tf": TEMPLATED_CHILD, "modules/app/templates/app.json.tpl": TEMPLATED_TEMPLATE,
+                     "envs/prod/main.tf": 'module "app" {\n  source        = "../../modules/app"\n'
+                                          '  smtp_password = var.smtp_password\n}\n'})
+    caller_only = scan([str(tmp_path / "envs" / "prod")], root=str(tmp_path))
+    assert [(f.file, f.resource) for f in caller_only.findings] == [("modules/app/templates/app.json.tpl", "module.app")]
+    both = scan([str(tmp_path)], root=str(tmp_path))
+    assert [(f.file, f.resource, f.fixable) for f in both.findings if f.rule == "EF001"] == [
+        ("modules/app/templates/app.json.tpl", "aws_ecs_task_definition.app", True)]
+
+
 def test_a_call_that_passes_nothing_is_not_followed(tmp_path: Path) -> None:
     write(tmp_path, {"modules/api/main.tf": VALUES_CHILD.replace("type = string\n}", "type = string\n  default = \"x\"\n}"),
                      "envs/prod/main.tf": 'module "api" {\n  source = "../../modules/api"\n}\n'})

@@ -48,6 +48,7 @@ class RuleContext:
             fixable=rule.fixable if fixable is None else fixable,
             message=message,
             why=why,
+            through_call=td.through_call,
         )
 
 
