@@ -229,8 +229,11 @@ class Resolver:
                                                  depth + 1)
                 return self.walk_steps(resolved, steps[1:], rscope, via, depth)
             block = module.variable(steps[0])
-            if block is not None and block.attr("default") is not None:
-                target = block.attr("default")
+            default = block.attr("default") if block is not None else None
+            # `default = null` / `""` is a placeholder ("set it in tfvars"), not the value: unknown
+            if default is not None and not isinstance(default, Null) and not (isinstance(default, Str)
+                                                                                and default.value == ""):
+                target = default
         elif root == "data" and (m := _TEMPLATE_FILE_RE.match(ref.source)):
             # data.template_file.x.rendered, or data.template_file.x[each.key].rendered (count or
             # for_each: every instance renders the same template; per-instance vars stay unknown)

@@ -375,3 +375,20 @@ def test_sarif_fingerprints_tell_the_calls_apart(tmp_path: Path, capsys: pytest.
     results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
     prints = [r["partialFingerprints"] for r in results if r["properties"].get("name") == "DATABASE_URL"]
     assert len(prints) == 2 and prints[0] != prints[1]
+
+
+@pytest.mark.parametrize(("default", "found"), [
+    ("null", True),  # "set it in tfvars": the value is unknown, the name says secret
+    ('""', True),
+    ('"hunter2"', True),
+    ('"/run/secrets/smtp"', False),  # a path: the look-alike rule still applies to a real default
+])
+def test_a_null_or_empty_default_is_a_placeholder(tmp_path: Path, default: str, found: bool) -> None:
+    """A variable whose default is null or "" is set elsewhere (tfvars, a caller): the entry is
+    judged as if the variable had no default, not as an empty value."""
+    write(tmp_path, {"main.tf": f'variable "smtp_password" {{\n  default = {default}\n}}\n'
+                                'resource "aws_ecs_task_definition" "app" {\n  family = "app"\n'
+                                '  container_definitions = jsonencode([{ name = "app", environment = [\n'
+                                '    { name = "SMTP_PASSWORD", value = var.smtp_password },\n  ] }])\n}\n'})
+    result = scan([str(tmp_path)], root=str(tmp_path))
+    assert [f.name for f in result.findings if f.rule == "EF001"] == (["SMTP_PASSWORD"] if found else [])
