@@ -31,6 +31,11 @@ Every row was checked against the module's own `variables.tf` and where it uses 
 * it-objects `terra3` `//modules/container`: one container per call (`name`), cloudposse's
   `environment`/`map_environment`/`secrets`/`map_secrets`; terra3 builds the task definition from
   its output, so the execution role is the consumer's.
+* infrablocks `ecs-service` (`service_task_container_definitions`) and cloudposse
+  `ecs-alb-service-task` (`container_definition_json`): the whole container definitions as JSON,
+  usually a rendered template or `jsonencode([...])` written by the caller (another module's output
+  is that module's call, read on its own); the execution role is created by the module unless
+  `task_execution_role_arn` / `task_exec_role_arn` is given.
 * blinkist `airship-ecs-service`: `container_envvars` (map), `container_secrets` (map of name to
   SSM/Secrets Manager ARN), `container_command`, `container_docker_labels`; the module creates the
   execution role (with read access to the secrets when `container_secrets_enabled = true`).
@@ -82,8 +87,10 @@ class Row:
     registry: str  # "namespace/name/provider" as on the Terraform registry
     subdir: str = ""  # "modules/service" of `//modules/service`
     # "container": one container per call, the inputs are its fields; "service": a
-    # `container_definitions` map of container objects; "services": a `services` map of those.
+    # `container_definitions` map of container objects; "services": a `services` map of those;
+    # "definitions": one input (`definitions_input`) is the task's container definitions, as JSON.
     shape: str = "container"
+    definitions_input: str | None = None
     name_input: str | None = None  # the input naming the container ("container" shape)
     environment: tuple[Input, ...] = ()  # read in this order; entries of every one are scanned
     # Where `secrets` go. The first that the call sets wins, else the first; the rewrite moves
@@ -149,6 +156,12 @@ CATALOGUE: tuple[Row, ...] = (
         environment=(Input("container_envvars", MAP),), secrets=(Input("container_secrets", MAP),),
         fields={"container_command": "command", "container_docker_labels": "dockerLabels"},
         execution_role="created", how_granted="when container_secrets_enabled = true"),
+    Row("infrablocks ecs-service", "infrablocks/ecs-service/aws", shape="definitions",
+        definitions_input="service_task_container_definitions", execution_role="created-unless-input",
+        role_input="task_execution_role_arn", task_role_input="task_role_arn"),
+    Row("cloudposse ecs-alb-service-task", "cloudposse/ecs-alb-service-task/aws", shape="definitions",
+        definitions_input="container_definition_json", execution_role="created-unless-input",
+        role_input="task_exec_role_arn", task_role_input="task_role_arn"),
     Row("it-objects terra3 container", "it-objects/terra3/aws", subdir="modules/container", name_input="name",
         environment=_CLOUDPOSSE_ENV, secrets=_CLOUDPOSSE_SECRETS),
 )

@@ -29,15 +29,17 @@ from .catalogue import (
     lookup,
     module_kind,
 )
-from .extract import container_of, crossed_into
+from .extract import container_of, containers_of, crossed_into
 from .model import (
     Attribute,
     Block,
     Bool,
     Call,
     Container,
+    EcsfixError,
     EnvEntry,
     Expr,
+    InputError,
     Lst,
     Null,
     Obj,
@@ -389,16 +391,39 @@ def not_known(expr: Expr | None) -> str:
 def _module_td(module: Module, block: Block, address: str, span: Span, row: Row) -> TaskDefinition:
     td = TaskDefinition(address=address, kind="module", form="module" if row.rewritable else "module input", span=span,
                         block=block, module_dir=module.dir)
-    if not row.rewritable:
+    if not row.rewritable and row.secrets:
         secrets = next((i for i in row.secrets if i.name in block.attributes), row.secrets[0])
         item = "NAME = <secret ARN>" if secrets.shape == MAP else "{ name, valueFrom = <secret ARN> }"
         td.by_hand = (f"move it to the module's `{secrets.name}` input by hand ({item}; `ecsfix rewrite` does not "
                       f"edit calls of {row.family} yet)")
+    elif not row.rewritable:
+        td.by_hand = (f"move it to the container's `secrets` in `{row.definitions_input}` by hand (`ecsfix rewrite` "
+                      f"does not edit calls of {row.family} yet)")
     return td
+
+
+def _definitions_call(row: Row, module: Module, resolver: Resolver, block: Block,
+                      scope: Scope | None) -> list[TaskDefinition]:
+    """A module whose input is the task's container definitions as JSON (a template rendered by
+    the caller, `jsonencode([...])`, ...): read like a task definition's `container_definitions`."""
+    attr = block.attributes.get(row.definitions_input or "")
+    if attr is None or isinstance(attr.value, Null):
+        return []
+    resolved = resolver.resolve(attr.value, scope)
+    if isinstance(resolved, Ref) and resolved.root == "module":
+        return []  # another module's output (a container-definition module): its own call is read
+    td = _module_td(module, block, f"module.{block.labels[0]}", block.span, row)
+    try:
+        td.containers, td.unanalysable = containers_of(resolver, attr.value, scope)
+    except EcsfixError as exc:  # broken JSON in a heredoc: reported like a task definition's
+        resolver.errors.append(InputError(block.file.display, exc.line, exc.message))
+    td.execution_role, td.task_role = _roles(row, module, block)
+    return [td]
 
 
 _SHAPES: dict[str, Callable[[Row, Module, Resolver, Block, Scope | None], list[TaskDefinition]]] = {
     "container": _container_call,
     "service": _service,
     "services": _services,
+    "definitions": _definitions_call,
 }

@@ -8,7 +8,8 @@ import re
 # Substrings of every source form of the catalogue's modules (`catalogue.py`; a test checks that
 # each row's registry address and git URL contain one): few and short, every file is checked.
 HINTS = ("ecs-container-definition", "terraform-aws-modules/ecs", "terraform-aws-modules/terraform-aws-ecs",
-         "ecs-fargate", "ecs-task-definition", "airship-ecs-service", "it-objects/terra")
+         "ecs-fargate", "ecs-task-definition", "airship-ecs-service", "it-objects/terra", "infrablocks/",
+         "ecs-alb-service-task")
 
 
 def has_trigger(text: str) -> bool:

@@ -57,7 +57,7 @@ def test_findings_are_exactly_the_marked_entries(case: str) -> None:
 
 def test_every_fixture_marks_something_to_find() -> None:
     total = sum(len(expected(FIXTURES / case)) for case in CASES)
-    assert total == 22
+    assert total == 24
 
 
 @pytest.mark.parametrize(
@@ -104,6 +104,9 @@ def test_module_kind(source: str, kind: str | None) -> None:
         ("it-objects/terra3/aws//modules/container", "it-objects terra3 container"),
         ("github.com/it-objects/terraform-aws-terra3//modules/container?ref=v2.1.0", "it-objects terra3 container"),
         ("it-objects/terra3/aws", None),  # the root module takes its containers' outputs
+        ("infrablocks/ecs-service/aws", "infrablocks ecs-service"),
+        ("git::https://github.com/infrablocks/terraform-aws-ecs-service.git?ref=5.1.0", "infrablocks ecs-service"),
+        ("cloudposse/ecs-alb-service-task/aws", "cloudposse ecs-alb-service-task"),
         ("cn-terraform/ecs-fargate-service/aws", None),  # takes a task definition ARN, no environment
         ("github.com/acme/terraform-aws-ecs-fargate", None),  # same repository name, another owner
         ("github.com/xtelia-oss/terraform-aws-ecs-fargate", None),
@@ -145,6 +148,23 @@ def test_catalogue_execution_roles() -> None:
     civic = tds["module.civic"].execution_role  # cn-terraform: created unless execution_role_arn is set
     assert isinstance(civic, Other) and "created by the module" in civic.kind
     assert [s.name for s in tds["module.checkout"].containers[0].secrets] == ["DB_PASSWORD"]  # a map input
+
+
+def test_container_definitions_rendered_by_the_caller_for_a_module(tmp_path: Path) -> None:
+    """infrablocks/ecs-service takes the task's container definitions as JSON: a template the
+    caller renders (`data "template_file"`) is followed into the template's entries."""
+    (tmp_path / "task.json.tpl").write_text(
+        '[{"name": "ldap", "environment": [\n  {"name": "LDAP_BINDUSER_PWD", "value": "${pwd}"},\n'
+        '  {"name": "LDAP_DOMAIN", "value": "example.com"}\n]}]\n', encoding="utf-8")
+    (tmp_path / "main.tf").write_text(
+        'data "template_file" "task" {\n  template = file("${path.module}/task.json.tpl")\n'
+        '  vars = {\n    pwd = random_string.ldap.result\n  }\n}\n'
+        'module "ldap" {\n  source = "infrablocks/ecs-service/aws"\n'
+        '  service_task_container_definitions = data.template_file.task.rendered\n}\n', encoding="utf-8")
+    result = scan([str(tmp_path)], root=str(tmp_path))
+    assert [(f.file, f.line, f.resource, f.name, f.fixable) for f in result.findings] == [
+        ("task.json.tpl", 2, "module.ldap", "LDAP_BINDUSER_PWD", False)]
+    assert "`service_task_container_definitions` by hand" in result.findings[0].message
 
 
 def test_modules_outside_the_catalogue_are_medium_and_say_so() -> None:
