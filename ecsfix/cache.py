@@ -124,7 +124,7 @@ def record(findings: list[Finding], tds: list[TaskDefinition], errors: list[Inpu
         out.findings.append({
             "span": _span_record(f.span), "rule": f.rule, "severity": f.severity, "resource": f.resource,
             "container": f.container, "name": f.name, "reason": f.reason, "preview": f.preview,
-            "fixable": f.fixable, "message": f.message, "why": f.why,
+            "fixable": f.fixable, "message": f.message, "why": f.why, "through_call": f.through_call,
         })
     for td in tds:
         out.task_definitions.append({"span": _span_record(td.span), "address": td.address, "kind": td.kind,
@@ -152,7 +152,7 @@ def restore(outcome: Outcome) -> tuple[list[Finding], list[TaskDefinition], list
     findings = [
         Finding(rule=d["rule"], severity=d["severity"], span=files.span(d["span"]), resource=d["resource"],
                 container=d["container"], name=d["name"], reason=d["reason"], preview=d["preview"],
-                fixable=d["fixable"], message=d["message"], why=d["why"])
+                fixable=d["fixable"], message=d["message"], why=d["why"], through_call=d.get("through_call", False))
         for d in outcome.findings
     ]
     tds = [

@@ -27,7 +27,7 @@ from .model import (
     describe,
 )
 from .module import Module
-from .resolve import REPORTED, Resolver, Scope
+from .resolve import REPORTED, Crossing, Resolver, Scope
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 PLAINTEXT_FIELDS = ("command", "entryPoint", "dockerLabels", "healthCheck")
@@ -137,11 +137,18 @@ def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | No
         name_expr = entry.get("name")
         value_expr = entry.get("value")
         value = None
+        via: list[str] = []
         if value_expr is not None:
-            via: list[str] = []
             resolved_value, _ = resolver.resolve2(value_expr, escope, via)
             value = Value(value_expr, resolved_value if resolved_value is not None else value_expr, via)
-        c.environment.append(EnvEntry(string_value(resolver, name_expr, escope), name_expr, value, entry.span))
+        c.environment.append(EnvEntry(string_value(resolver, name_expr, escope), name_expr, value, entry.span,
+                                      crossed_into(resolver, escope, via)))
+
+
+def crossed_into(resolver: Resolver, scope: Scope | None, via: list[str]) -> str | None:
+    """Evaluating a local module call: the caller's argument that carried an entry written in
+    `scope` (or its value, following `via`) into the child; None when it is the child's own."""
+    return resolver.crossed(scope) or next((v for v in via if isinstance(v, Crossing) and v.top), None)
 
 
 def _secrets(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) -> None:
@@ -161,16 +168,19 @@ def _secrets(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) 
 # --------------------------------------------------------------------------- HCL modules
 
 
-def task_definitions_in_module(module: Module, resolver: Resolver) -> list[TaskDefinition]:
+def task_definitions_in_module(module: Module, resolver: Resolver, scope: Scope | None = None) -> list[TaskDefinition]:
+    """The module's `aws_ecs_task_definition` resources (`scope`: the frame of a local module call
+    when `module` is its child, evaluated with the call's arguments)."""
     out: list[TaskDefinition] = []
     for block in module.blocks("resource", TASK_DEFINITION):
         if len(block.labels) < 2:
             continue
-        out.append(task_definition_of_block(module, resolver, block))
+        out.append(task_definition_of_block(module, resolver, block, scope))
     return out
 
 
-def task_definition_of_block(module: Module, resolver: Resolver, block: Block) -> TaskDefinition:
+def task_definition_of_block(module: Module, resolver: Resolver, block: Block,
+                             scope: Scope | None = None) -> TaskDefinition:
     cd = block.attr("container_definitions")
     td = TaskDefinition(
         address=f"{TASK_DEFINITION}.{block.labels[1]}",
@@ -183,7 +193,7 @@ def task_definition_of_block(module: Module, resolver: Resolver, block: Block) -
         module_dir=module.dir,
     )
     try:
-        td.containers, td.unanalysable = containers_of(resolver, cd)
+        td.containers, td.unanalysable = containers_of(resolver, cd, scope)
     except EcsfixError as exc:
         resolver.errors.append(_error_at(block.file, exc))
         td.unanalysable = None

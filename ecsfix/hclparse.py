@@ -23,6 +23,7 @@ from .model import (
     Call,
     EcsfixError,
     Expr,
+    ForExpr,
     Heredoc,
     Interp,
     Lst,
@@ -461,10 +462,27 @@ class _Converter:
                 return self.heredoc(inner)
             return self.string(inner)
         if t == "for_expr":
-            return Other(span, "for expression")
+            return Other(span, "for expression", self.for_parts(node))
         if t == "conditional":
             return Other(span, "conditional")
         return Other(span, "expression")
+
+    def for_parts(self, node: Any) -> ForExpr | None:
+        """`[for k, v in coll : result]` (no `if`): its parts; None for object `for`s and conditions."""
+        inner = _named(node)
+        if len(inner) != 1 or inner[0].type != "for_tuple_expr":
+            return None
+        kids = _named(inner[0])
+        intro = next((k for k in kids if k.type == "for_intro"), None)
+        results = [k for k in kids if k.type == "expression"]
+        if intro is None or len(results) != 1 or any(k.type == "for_cond" for k in kids):
+            return None
+        names = [self.slice(k) for k in _named(intro) if k.type == "identifier"]
+        collection = [k for k in _named(intro) if k.type == "expression"]
+        if len(names) not in (1, 2) or len(collection) != 1:
+            return None
+        return ForExpr(names[0] if len(names) == 2 else None, names[-1], self.expr(collection[0]),
+                       self.expr(results[0]))
 
     def string(self, node: Any) -> Expr:
         """A quoted string or template. Literal text is read from the gaps between interpolations:

@@ -26,6 +26,7 @@ from .model import (
     Call,
     EcsfixError,
     Expr,
+    ForExpr,
     Heredoc,
     Interp,
     Lst,
@@ -297,10 +298,25 @@ class _Converter:
         if n in ("heredoc_template", "heredoc_template_trim"):
             return self.heredoc(node, strip=n == "heredoc_template_trim")
         if n.startswith("for_"):
-            return Other(span, "for expression")
+            return Other(span, "for expression", self.for_parts(node) if n == "for_tuple_expr" else None)
         if n == "conditional":
             return Other(span, "conditional")
         return Other(span, "expression")
+
+    def for_parts(self, node: Any) -> ForExpr | None:
+        """As `hclparse`'s: `[for k, v in coll : result]` without `if`, else None."""
+        kids = [k for k in _children(node) if _is_rule(k)]
+        intro = next((k for k in kids if _name(k) == "for_intro"), None)
+        results = [k for k in kids if _name(k) != "for_intro"]
+        if intro is None or len(results) != 1 or _name(results[0]) == "for_cond":
+            return None
+        parts = [k for k in _children(intro) if _is_rule(k)]
+        names = [self.text(k) for k in parts if _name(k) == "identifier"]
+        collection = [k for k in parts if _name(k) != "identifier"]
+        if len(names) not in (1, 2) or len(collection) != 1:
+            return None
+        return ForExpr(names[0] if len(names) == 2 else None, names[-1], self.expr(collection[0]),
+                       self.expr(results[0]))
 
     def string(self, node: Any) -> Expr:
         span = self.span(node)

@@ -192,11 +192,24 @@ class Heredoc:
 
 
 @dataclass(eq=False)
+class ForExpr:
+    """The parts of a list `for` expression without a condition: `[for KEY, VALUE in COLLECTION : RESULT]`
+    (`key` is None for `[for VALUE in ...]`)."""
+
+    key: str | None
+    value: str
+    collection: Expr
+    result: Expr
+
+
+@dataclass(eq=False)
 class Other:
-    """Anything we do not model: conditionals, `for` expressions, operators, splats."""
+    """Anything we do not model: conditionals, `for` expressions, operators, splats. A list `for`
+    expression keeps its parts in `detail` (the resolver expands the simple ones)."""
 
     span: Span
     kind: str
+    detail: ForExpr | None = None
 
 
 Expr = Str | Num | Bool | Null | Ref | Obj | Lst | Call | Heredoc | Other
@@ -263,6 +276,9 @@ class EnvEntry:
     name_expr: Expr | None
     value: Value | None
     span: Span  # the `{ name = ..., value = ... }` object (or the map item for map forms)
+    # Evaluating a local module call: the caller's argument through which the entry (or its value)
+    # came into the child ("module.api.db_password at envs/prod/main.tf:41"); None otherwise.
+    crossed: str | None = None
 
 
 @dataclass(eq=False)
@@ -307,6 +323,14 @@ class TaskDefinition:
     # Where the resource is written when it is not where the finding points (a plan resource of a
     # local module): "modules/svc/main.tf:12". Appended to every finding's message.
     defined_in: str | None = None
+    # For task definitions `ecsfix rewrite` does not edit: what to do by hand instead (EF001's hint).
+    by_hand: str | None = None
+    # Said after every finding's message (a module outside the catalogue read by its input names).
+    note: str | None = None
+    # The highest severity its findings get (a guess from input names is "medium" at most).
+    severity_cap: str | None = None
+    # The caller's part of a child module's task definition, evaluated through a local module call.
+    through_call: bool = False
 
 
 # --------------------------------------------------------------------------- results
@@ -328,6 +352,9 @@ class Finding:
     fixable: bool
     message: str
     why: str = ""
+    # Found by evaluating a local module call (the caller's scan): the child's own scan, when the
+    # same run makes it, has the last word on the same entry (scan.drop_duplicates).
+    through_call: bool = False
 
     @property
     def file(self) -> str:

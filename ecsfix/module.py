@@ -139,11 +139,11 @@ class Module:
         return None
 
 
-def read_directory(directory: str) -> Module | None:
+def read_directory(directory: str, root: str | None = None) -> Module | None:
     """The `.tf` files of another directory (a child module, the source of a plan's module), read
     only to look something up there: None if it cannot be listed; a file that cannot be read is
-    left out (its own scan reports it)."""
-    from .sources import read_source
+    left out (its own scan reports it). `root`: shown paths are relative to it, as the scan's."""
+    from .sources import display_path, read_source
 
     try:
         names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
@@ -155,7 +155,7 @@ def read_directory(directory: str) -> Module | None:
         if not os.path.isfile(path):
             continue
         try:
-            files.append(read_source(path))
+            files.append(read_source(path, display_path(path, root)))
         except EcsfixError:
             continue
     return Module(directory, files)

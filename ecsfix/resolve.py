@@ -18,9 +18,11 @@ from .model import (
     Call,
     EcsfixError,
     Expr,
+    ForExpr,
     Heredoc,
     InputError,
     Lst,
+    Null,
     Obj,
     ObjItem,
     Other,
@@ -74,12 +76,43 @@ def _type_at(type_expr: Expr | None, steps: list[str | int]) -> Expr | None:
     return type_expr
 
 
+@dataclass(eq=False)
+class ModuleCall:
+    """A `module` call with a local source, being evaluated: the child module, the call block in
+    its parent, and the scope the call's arguments are resolved in (None: the scanned module)."""
+
+    module: Module
+    block: Block
+    parent: Scope | None
+    address: str  # module.api, module.api.module.db
+
+    def argument(self, name: str) -> tuple[Expr, str] | None:
+        """The call's argument for the child's `variable "name"`, and where it is written (a null
+        argument is no argument: Terraform uses the default)."""
+        attr = self.block.attributes.get(name)
+        if attr is None or isinstance(attr.value, Null):
+            return None
+        return attr.value, f"{self.address}.{name} at {attr.span.file.display}:{attr.span.line}"
+
+
+class Crossing(str):
+    """A `via` step that crosses from a child module into its caller's argument; `top` when the
+    argument is written in the scanned module itself."""
+
+    top: bool
+
+
 @dataclass
 class Scope:
-    """Template variables in effect (inside a `templatefile` template) and where they came from."""
+    """Where references are resolved. Template variables in effect (inside a `templatefile`
+    template) and where they came from; or a frame: the child module of a local module call
+    (`call`), or the caller's side of a call argument (`crossed`: which argument, `top` when the
+    caller is the scanned module). No scope at all is the scanned module."""
 
     vars: Obj | None = None
     outer: Scope | None = None
+    call: ModuleCall | None = None
+    crossed: Crossing | None = None
 
 
 def split_traversal(source: str) -> tuple[str, list[str | int]]:
@@ -132,19 +165,52 @@ class Resolver:
             raise cached
         return cached
 
-    def literal_path(self, expr: Expr) -> str | None:
+    # ------------------------------------------------------------------ module frames
+    @staticmethod
+    def frame(scope: Scope | None) -> Scope | None:
+        """The module frame a scope is in: the innermost call or crossed scope (None: the scanned
+        module). References to `local.*`, `var.*` and `data.*` are looked up there."""
+        while scope is not None and scope.call is None and scope.crossed is None:
+            scope = scope.outer
+        return scope
+
+    @staticmethod
+    def call_of(scope: Scope | None) -> ModuleCall | None:
+        """The local module call whose child a scope is in (None: the scanned module)."""
+        while scope is not None and scope.call is None:
+            scope = scope.outer
+        return scope.call if scope is not None else None
+
+    def module_of(self, scope: Scope | None) -> Module:
+        call = self.call_of(scope)
+        return call.module if call is not None else self.module
+
+    @staticmethod
+    def crossed(scope: Scope | None) -> Crossing | None:
+        """The argument through which a value resolved in `scope` reached the scanned module's
+        side of the outermost call, or None when it lives inside a child module."""
+        while scope is not None:
+            if scope.call is not None:
+                return None
+            if scope.crossed is not None and scope.crossed.top:
+                return scope.crossed
+            scope = scope.outer
+        return None
+
+    def literal_path(self, expr: Expr, scope: Scope | None = None) -> str | None:
         """The file a `file()`/`templatefile()` path argument names, when it is static."""
+        directory = self.module_of(scope).dir
         if isinstance(expr, Str):
             out = []
             for p in expr.parts:
                 if isinstance(p, str):
                     out.append(p)
                 elif p.source in ("path.module", "path.root", "path.cwd"):
-                    out.append(self.module.dir)
+                    out.append(directory)
                 else:
                     return None
             joined = "".join(out)
-            path = joined if os.path.isabs(joined) else os.path.join(self.module.dir, joined)
+            path = joined if os.path.isabs(joined) else os.path.join(directory, joined)
             self.consulted.append(path)
             return path
         return None
@@ -194,27 +260,47 @@ class Resolver:
             return self.resolve_call(expr, scope, via, depth)
         if isinstance(expr, Heredoc):
             return self.heredoc_json(expr), scope
+        if isinstance(expr, Other) and expr.detail is not None and self.frame(scope) is not None:
+            # only while evaluating a local module call (the rewrite does not edit expanded entries)
+            return self.expand_for(expr, expr.detail, scope, depth)
         return expr, scope
 
     def resolve_ref(self, ref: Ref, scope: Scope | None, via: list[str] | None,
                     depth: int) -> tuple[Expr | None, Scope | None]:
         root, steps = split_traversal(ref.source)
         target: Expr | None = None
+        module = self.module_of(scope)
+        frame = self.frame(scope)
         if root == "local" and steps and isinstance(steps[0], str):
-            attr = self.module.local(steps[0])
+            attr = module.local(steps[0])
             if attr is not None:
                 target = attr.value
         elif root == "var" and steps and isinstance(steps[0], str):
-            block = self.module.variable(steps[0])
-            if block is not None and block.attr("default") is not None:
-                target = block.attr("default")
+            call = self.call_of(scope)
+            argument = call.argument(steps[0]) if call is not None else None
+            if call is not None and argument is not None:
+                # a child module's variable is the caller's argument, resolved where the call is written
+                crossing = Crossing(argument[1])
+                crossing.top = self.call_of(call.parent) is None
+                if via is not None:
+                    via.append(ref.source)
+                    via.append(crossing)
+                resolved, rscope = self.resolve2(argument[0], Scope(outer=call.parent, crossed=crossing), via,
+                                                 depth + 1)
+                return self.walk_steps(resolved, steps[1:], rscope, via, depth)
+            block = module.variable(steps[0])
+            default = block.attr("default") if block is not None else None
+            # `default = null` / `""` is a placeholder ("set it in tfvars"), not the value: unknown
+            if default is not None and not isinstance(default, Null) and not (isinstance(default, Str)
+                                                                                and default.value == ""):
+                target = default
         elif root in ("data", "template_file") and (m := _TEMPLATE_FILE_RE.match(ref.source)):
             # data.template_file.x.rendered, or data.template_file.x[each.key].rendered (count or
             # for_each: every instance renders the same template; per-instance vars stay unknown)
             if m.group(1):
-                block = self.module.data("template_file", m.group(2))
+                block = module.data("template_file", m.group(2))
             else:
-                block = self.module.resource("template_file", m.group(2))
+                block = module.resource("template_file", m.group(2))
             if block is not None:
                 return self.template_block(block, scope, depth)
             return ref, scope
@@ -230,7 +316,7 @@ class Resolver:
             return ref, scope
         if via is not None:
             via.append(ref.source)
-        resolved, rscope = self.resolve2(target, None, via, depth + 1)
+        resolved, rscope = self.resolve2(target, frame, via, depth + 1)
         return self.walk_steps(resolved, steps[1:], rscope, via, depth)
 
     def walk_steps(self, expr: Expr | None, steps: list[str | int], scope: Scope | None,
@@ -250,11 +336,11 @@ class Resolver:
         if name in PASSTHROUGH_FUNCS and len(call.args) == 1:
             return self.resolve2(call.args[0], scope, via, depth + 1)
         if name == "file" and len(call.args) == 1:
-            return self.json_file(call.args[0], templates=False), None
+            return self.json_file(call.args[0], templates=False, scope=scope), self.frame(scope)
         if name == "templatefile" and len(call.args) == 2:
             tvars = self.resolve(call.args[1], scope)
             inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
-            return self.json_file(call.args[0], templates=True), inner
+            return self.json_file(call.args[0], templates=True, scope=scope), inner
         if name == "concat" and call.args:
             items: list[Expr] = []
             for a in call.args:
@@ -288,13 +374,63 @@ class Resolver:
         tvars = self.resolve(vars_expr, scope)
         inner = Scope(tvars if isinstance(tvars, Obj) else None, scope)
         if isinstance(template, Call) and template.name == "file" and len(template.args) == 1:
-            return self.json_file(template.args[0], templates=True), inner
+            return self.json_file(template.args[0], templates=True, scope=scope), inner
         filename = block.attr("filename") if template is None else None  # the template provider before 0.7
         if filename is not None:
-            return self.json_file(filename, templates=True), inner
+            return self.json_file(filename, templates=True, scope=scope), inner
         if isinstance(template, Heredoc):
             return self.heredoc_json(template), inner
         return template, scope
+
+    # ------------------------------------------------------------------ for expressions
+    def expand_for(self, expr: Other, parts: ForExpr, scope: Scope | None,
+                   depth: int) -> tuple[Expr | None, Scope | None]:
+        """`[for k, v in MAP : { name = k, value = v }]` over a known map (or `[for e in LIST : e]`,
+        `{ name = e.name, value = e.value }` over a known list): the list it evaluates to, its items
+        written where the collection's are (so entries keep the spans of what the caller wrote)."""
+        collection, cscope = self.resolve2(parts.collection, scope, None, depth + 1)
+        if isinstance(collection, Obj):
+            pairs: list[tuple[Expr, Expr, Span]] = []
+            for item in collection.items:
+                if item.key is None:
+                    return expr, scope
+                pairs.append((Str(item.key_span, [item.key]), item.value, item.span))
+        elif isinstance(collection, Lst) and parts.key is None:
+            pairs = [(Other(e.span, "index"), e, e.span) for e in collection.items]
+        else:
+            return expr, scope
+        out: list[Expr] = []
+        for key, value, span in pairs:
+            entry = self._for_result(parts, parts.result, key, value, span, cscope, depth)
+            if entry is None:
+                return expr, scope
+            out.append(entry)
+        return Lst(expr.span, out), cscope
+
+    def _for_result(self, parts: ForExpr, result: Expr, key: Expr, value: Expr, span: Span, scope: Scope | None,
+                    depth: int) -> Expr | None:
+        """RESULT with the iteration variables replaced, or None when it uses them otherwise."""
+        if isinstance(result, Ref):
+            root, steps = split_traversal(result.source)
+            if root == parts.key and not steps:
+                return key
+            if root == parts.value:
+                if not steps:
+                    return value
+                walked, _ = self.walk_steps(self.resolve2(value, scope, None, depth + 1)[0], steps, scope, None, depth)
+                return walked if walked is not None and not isinstance(walked, Other) else None
+            return None if root in ("var", "local", "each", "count", "module", "data") else result
+        if isinstance(result, Obj):
+            items = []
+            for it in result.items:
+                v = self._for_result(parts, it.value, key, value, span, scope, depth)
+                if v is None:
+                    return None
+                items.append(ObjItem(it.key, it.key_span, v, it.span))
+            return Obj(span, items)
+        if isinstance(result, Str) and not result.is_template:
+            return result
+        return None
 
     # ------------------------------------------------------------------ JSON bodies
     def heredoc_json(self, doc: Heredoc) -> Expr:
@@ -348,8 +484,8 @@ class Resolver:
         except TemplateDirective:
             return Other(s.span, "template with %{ } directives")
 
-    def json_file(self, path_expr: Expr, *, templates: bool) -> Expr:
-        path = self.literal_path(path_expr)
+    def json_file(self, path_expr: Expr, *, templates: bool, scope: Scope | None = None) -> Expr:
+        path = self.literal_path(path_expr, scope)
         if path is None:
             return Other(path_expr.span, "file path not known statically")
         shown = display_path(path, self.root)

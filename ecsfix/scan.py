@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import sources
 from .discover import discover
-from .model import EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
+from .model import SEVERITIES, EcsfixError, Finding, InputError, Obj, ScanResult, SourceFile, TaskDefinition
 from .module import Module
+from .module_calls import Children, calls_worth_scanning, might_call_a_local_module
+from .prefilter import HINTS, has_trigger, might_pass_an_environment
 from .sources import display_path, read_source
-from .wrappers import might_call_a_wrapper
 
 if TYPE_CHECKING:
     from .cache import Outcome, ScanCache
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
     from .rules.base import RuleContext
 
 # Strings whose presence makes a directory worth parsing: the cheap module-level pre-filter.
-TRIGGERS = ("aws_ecs_task_definition", "ecs-container-definition", "terraform-aws-modules/ecs",
-            "terraform-aws-modules/terraform-aws-ecs", "container_definitions")
+TRIGGERS = ("aws_ecs_task_definition", "container_definitions", *HINTS)
 
 Check = Callable[[TaskDefinition, "RuleContext"], Iterable[Finding]]
 ModuleCheck = Callable[["RuleContext"], Iterable[Finding]]
@@ -86,24 +86,29 @@ def load_module(directory: str, paths: list[str], root: str | None, errors: list
             files.append(read_source(p, display_path(p, root)))
         except EcsfixError as exc:
             errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in f.text for f in files for t in TRIGGERS) and not any(might_call_a_wrapper(f.text) for f in files):
+    if not worth_scanning(directory, [f.text for f in files], Children(root)):
         return None
     return Module(directory, files)
+
+
+def worth_scanning(directory: str, texts: list[str], children: Children) -> bool:
+    """The directory-level pre-filter, on text alone: a trigger, an environment-like module input,
+    or a local module call into a directory that can hold a task definition."""
+    return (any(has_trigger(text) for text in texts) or any(might_pass_an_environment(t) for t in texts)
+            or calls_worth_scanning(directory, texts, children))
 
 
 def scan_module(module: Module, root: str | None, focus: set[str] | None = None) -> ModuleScan:
     from .ecs_modules import task_definitions_from_module_calls
     from .extract import task_definitions_from_tf_json, task_definitions_in_module
+    from .module_calls import might_call_a_local_module, task_definitions_through_calls
     from .resolve import Resolver
-    from .wrappers import task_definitions_from_wrapper_calls
 
     resolver = Resolver(module, root)
     tds = task_definitions_in_module(module, resolver)
     tds.extend(task_definitions_from_module_calls(module, resolver))
-    if any(might_call_a_wrapper(f.text) for f in module.hcl_files()):
-        wrapped, read = task_definitions_from_wrapper_calls(module, resolver, TRIGGERS)
-        tds.extend(wrapped)
-        resolver.consulted.extend(read)
+    if any(might_call_a_local_module(f.text) for f in module.hcl_files()):
+        tds.extend(task_definitions_through_calls(module, resolver))
     for src in module.files:
         if src.path.endswith(".tf.json") and "aws_ecs_task_definition" in src.text:
             try:
@@ -218,22 +223,41 @@ def _read_text(path: str) -> str | None:
 class _Candidate:
     """A module directory whose text contains a trigger: worth scanning (or a cache lookup)."""
 
-    def __init__(self, directory: str, files: list[SourceFile], digests: list[str], focus: set[str] | None,
-                 read_errors: list[InputError]):
+    def __init__(self, directory: str, texts: list[tuple[str, str]], root: str | None, focus: set[str] | None,
+                 read_errors: list[InputError], pending: bool = False):
         self.directory = directory
-        self.files = files
-        self.digests = digests
+        self.texts = texts
+        self.root = root
         self.focus = focus
         self.read_errors = read_errors
+        # only its local module calls could make it worth scanning: decided once every directory
+        # of the tree has been read (its children's text is then known without reading it again)
+        self.pending = pending
+        self._files: list[SourceFile] | None = None
+        self._digests: list[str] | None = None
+
+    @property
+    def files(self) -> list[SourceFile]:
+        """Built on first use: most pending directories are never scanned (display paths cost)."""
+        if self._files is None:
+            self._files = [SourceFile(path=p, display=display_path(p, self.root), text=t) for p, t in self.texts]
+        return self._files
+
+    @property
+    def digests(self) -> list[str]:
+        if self._digests is None:
+            from .cache import digest
+
+            self._digests = [digest(text.encode("utf-8")) for _, text in self.texts]
+        return self._digests
 
     def files_key(self) -> list[list[str]]:
         return [[f.path, f.display, d] for f, d in zip(self.files, self.digests, strict=True)]
 
 
 def _candidate(directory: str, paths: list[str], root: str | None, focus: set[str] | None,
-               errors: list[InputError]) -> _Candidate | None:
+               errors: list[InputError], children: Children) -> _Candidate | None:
     """`load_module` without building anything for the (many) modules with no trigger."""
-    from .cache import digest
 
     texts: list[tuple[str, str]] = []
     read_errors: list[InputError] = []
@@ -246,11 +270,14 @@ def _candidate(directory: str, paths: list[str], root: str | None, focus: set[st
             texts.append((p, read_source(p, p).text))  # the display path is worked out for candidates only
         except EcsfixError as exc:
             read_errors.append(InputError(display_path(p, root), exc.line, exc.message))
-    if not any(t in text for _, text in texts for t in TRIGGERS) and not any(might_call_a_wrapper(t) for _, t in texts):
+    direct = any(has_trigger(text) for _, text in texts) or any(
+        might_pass_an_environment(t) for _, t in texts)
+    calling = [t for _, t in texts if might_call_a_local_module(t)]
+    children.offer(directory, [text for _, text in texts] if direct else [], calling)
+    if not direct and not calling:
         errors.extend(read_errors)
         return None
-    files = [SourceFile(path=p, display=display_path(p, root), text=text) for p, text in texts]
-    return _Candidate(directory, files, [digest(text.encode("utf-8")) for _, text in texts], focus, read_errors)
+    return _Candidate(directory, texts, root, focus, read_errors, pending=not direct)
 
 
 # Set in each worker process (and in the parent for --jobs 1): the rule settings of this scan.
@@ -273,7 +300,7 @@ def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
     except RecursionError:  # the parsers cap nesting; this is the net under everything else
         from .resolve import Resolver
 
-        where = next((f.display for f in files if any(t in f.text for t in TRIGGERS)), files[0].display)
+        where = next((f.display for f in files if has_trigger(f.text)), files[0].display)
         error = InputError(where, None, "nested too deeply to read (thousands of levels): not scanned")
         return [], [], [error], ModuleScan(module, Resolver(module, root), [])
     errors = module.errors + ms.resolver.errors
@@ -358,20 +385,31 @@ def scan(
     futures: dict[int, Any] = {}
     pool = None
     use_pool = jobs > 1 and len(found.modules) >= 2
+    children = Children(root)  # what each directory's text says, for its callers' pre-filter
+    deferred: list[_Candidate] = []
+
+    def take(cand: _Candidate) -> None:
+        nonlocal pool
+        hit = cache.get(cache.slot(cand.directory, cand.focus), cand.files_key()) if cache is not None else None
+        slots.append((cand, hit))
+        if hit is None and use_pool:
+            if pool is None:
+                pool = _pool(jobs, ctx)
+            futures[len(slots) - 1] = pool.submit(_scan_recorded, (cand.directory, cand.files, root, cand.focus))
+        elif hit is None:
+            todo.append(len(slots) - 1)
+
     try:
         for directory, files in found.modules.items():
             result.files += len(files)
-            cand = _candidate(directory, files, root, found.focus.get(directory), result.errors)
-            if cand is None:
-                continue
-            hit = cache.get(cache.slot(directory, cand.focus), cand.files_key()) if cache is not None else None
-            slots.append((cand, hit))
-            if hit is None and use_pool:
-                if pool is None:
-                    pool = _pool(jobs, ctx)
-                futures[len(slots) - 1] = pool.submit(_scan_recorded, (directory, cand.files, root, cand.focus))
-            elif hit is None:
-                todo.append(len(slots) - 1)
+            cand = _candidate(directory, files, root, found.focus.get(directory), result.errors, children)
+            if cand is not None:
+                (deferred.append if cand.pending else take)(cand)
+        for cand in deferred:
+            if calls_worth_scanning(cand.directory, [text for _, text in cand.texts], children):
+                take(cand)
+            else:
+                result.errors.extend(cand.read_errors)
         for i, future in futures.items():
             cand = slots[i][0]
             slots[i] = (cand, future.result())
@@ -392,12 +430,32 @@ def scan(
             findings, tds, errors = restore(outcome)
         result.task_definitions.extend(tds)
         result.findings.extend(findings)
-        result.errors.extend(errors)
+        result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
+    result.findings = drop_duplicates(result.findings)
     for path, explicit in found.json_files:
         scan_json_file(path, explicit, root, ctx, result)
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.errors.sort(key=lambda e: (e.file, e.line or 0))
     return result
+
+
+def drop_duplicates(findings: list[Finding]) -> list[Finding]:
+    """Less the findings a caller's scan made through a local module call at an entry that a scan
+    of the child itself (in the same run) reports too: the child's covers every caller, and fixing
+    it there fixes them all (module_calls). When a caller passes what makes the entry worse than the
+    child alone can tell (`DATABASE_URL = var.url` is "may embed credentials" in the child, and the
+    caller passes a URL with a password), the child's finding takes the caller's severity and says
+    which call it is."""
+    def key(f: Finding) -> tuple[str, str, int, int, str | None]:
+        return (f.rule, f.span.file.path, f.span.start, f.span.end, f.name)
+
+    own = {key(f): f for f in findings if not f.through_call}
+    for f in findings:
+        child = own.get(key(f)) if f.through_call else None
+        if child is not None and SEVERITIES.index(f.severity) < SEVERITIES.index(child.severity):
+            child.severity = f.severity
+            child.message = f"{child.message}; {f.resource} passes credentials here: {f.message}"
+    return [f for f in findings if not (f.through_call and key(f) in own)]
 
 
 def _rule_context(config: Config) -> RuleContext:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from ecsfix.catalogue import CATALOGUE, Row, lookup
 from ecsfix.ecs_modules import CLOUDPOSSE, TAM_CONTAINER, TAM_ROOT, TAM_SERVICE, module_kind
 from ecsfix.model import Other, Ref, Str, TaskDefinition
+from ecsfix.prefilter import has_trigger
 from ecsfix.scan import scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +42,7 @@ def reported(directory: Path, rules: tuple[str, ...] = ("EF001", "EF002")) -> se
     return {(f.rule, f.file, f.line, f.resource, f.container, f.name or "") for f in result.findings if f.rule in rules}
 
 
-CASES = ["cloudposse", "tam_service", "tam_container", "tam_root", "lookalikes"]
+CASES = ["cloudposse", "tam_service", "tam_container", "tam_root", "lookalikes", "catalogue", "uncatalogued"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -55,7 +57,7 @@ def test_findings_are_exactly_the_marked_entries(case: str) -> None:
 
 def test_every_fixture_marks_something_to_find() -> None:
     total = sum(len(expected(FIXTURES / case)) for case in CASES)
-    assert total == 9
+    assert total == 24
 
 
 @pytest.mark.parametrize(
@@ -77,10 +79,111 @@ def test_every_fixture_marks_something_to_find() -> None:
         ("terraform-aws-modules/lambda/aws", None),
         ("cloudposse/ecs-alb-service-task/aws", None),
         ("./modules/ecs-container-definition", None),
+        ("cn-terraform/ecs-fargate-task-definition/aws", None),  # in the catalogue, not rewritten
     ],
 )
 def test_module_kind(source: str, kind: str | None) -> None:
     assert module_kind(source) == kind
+
+
+@pytest.mark.parametrize(
+    ("source", "family"),
+    [
+        ("cloudposse/ecs-container-definition/aws", CLOUDPOSSE),
+        ("terraform-aws-modules/ecs/aws//modules/service", TAM_SERVICE),
+        ("cn-terraform/ecs-fargate-task-definition/aws", "cn-terraform ecs-fargate-task-definition"),
+        ("registry.terraform.io/cn-terraform/ecs-fargate-task-definition/aws", "cn-terraform ecs-fargate-task-definition"),
+        ("git::https://github.com/cn-terraform/terraform-aws-ecs-fargate.git?ref=2.0.52", "cn-terraform ecs-fargate"),
+        ("cn-terraform/ecs-fargate/aws", "cn-terraform ecs-fargate"),
+        ("umotif-public/ecs-fargate/aws", "umotif-public ecs-fargate"),
+        ("github.com/umotif-public/terraform-aws-ecs-fargate-task-definition?ref=2.1.2",
+         "umotif-public ecs-fargate-task-definition"),
+        ("telia-oss/ecs-fargate/aws", "telia-oss ecs-fargate"),
+        ("mongodb/ecs-task-definition/aws", "mongodb ecs-task-definition"),
+        ("blinkist/airship-ecs-service/aws", "blinkist airship-ecs-service"),
+        ("it-objects/terra3/aws//modules/container", "it-objects terra3 container"),
+        ("github.com/it-objects/terraform-aws-terra3//modules/container?ref=v2.1.0", "it-objects terra3 container"),
+        ("it-objects/terra3/aws", None),  # the root module takes its containers' outputs
+        ("infrablocks/ecs-service/aws", "infrablocks ecs-service"),
+        ("git::https://github.com/infrablocks/terraform-aws-ecs-service.git?ref=5.1.0", "infrablocks ecs-service"),
+        ("cloudposse/ecs-alb-service-task/aws", "cloudposse ecs-alb-service-task"),
+        ("cn-terraform/ecs-fargate-service/aws", None),  # takes a task definition ARN, no environment
+        ("github.com/acme/terraform-aws-ecs-fargate", None),  # same repository name, another owner
+        ("github.com/xtelia-oss/terraform-aws-ecs-fargate", None),
+        ("blinkist/airship-ecs-service/aws//modules/ecs_container_definition", None),
+    ],
+)
+def test_catalogue_lookup(source: str, family: str | None) -> None:
+    row = lookup(source)
+    assert (row.family if row is not None else None) == family
+
+
+@pytest.mark.parametrize("row", CATALOGUE, ids=lambda r: r.family)
+def test_every_source_form_of_every_row_passes_the_pre_filter(row: Row) -> None:
+    """The pre-filter's short hints (prefilter.HINTS) must be in every source form of each row."""
+    namespace, name, provider = row.registry.split("/")
+    sub = f"//{row.subdir}" if row.subdir else ""
+    for source in (row.registry + sub, f"git::https://github.com/{namespace}/terraform-{provider}-{name}.git{sub}"):
+        assert lookup(source) is row
+        assert has_trigger(f'module "x" {{\n  source = "{source}"\n}}\n'), source
+
+
+def test_catalogue_rows_are_reported_with_what_to_do_by_hand() -> None:
+    """Rows the rewrite does not edit: not fixable, and the message names the module's own secrets
+    input in the shape it takes."""
+    result = scan([str(FIXTURES / "catalogue")])
+    by_name = {f.name: f for f in result.findings if f.rule == "EF001"}
+    assert not any(f.fixable for f in by_name.values())
+    assert "move it to the module's `map_secrets` input by hand (NAME = <secret ARN>" in by_name["DB_PASSWORD"].message
+    assert ("move it to the module's `task_container_secrets` input by hand ({ name, valueFrom = <secret ARN> }"
+            in by_name["ATLANTIS_GH_TOKEN"].message)
+    assert by_name["APPLICANT_OIDC_CLIENT_SECRET"].preview == "var.oidc_client_secret"
+    assert {f.severity for f in by_name.values()} == {"high"}
+
+
+def test_catalogue_execution_roles() -> None:
+    tds = task_definitions("catalogue")
+    reports = tds["module.reports"].execution_role  # mongodb: as given
+    assert isinstance(reports, Str) and reports.value == "arn:aws:iam::123456789012:role/reports-exec"
+    civic = tds["module.civic"].execution_role  # cn-terraform: created unless execution_role_arn is set
+    assert isinstance(civic, Other) and "created by the module" in civic.kind
+    assert [s.name for s in tds["module.checkout"].containers[0].secrets] == ["DB_PASSWORD"]  # a map input
+
+
+def test_container_definitions_rendered_by_the_caller_for_a_module(tmp_path: Path) -> None:
+    """infrablocks/ecs-service takes the task's container definitions as JSON: a template the
+    caller renders (`data "template_file"`) is followed into the template's entries."""
+    (tmp_path / "task.json.tpl").write_text(
+        '[{"name": "ldap", "environment": [\n  {"name": "LDAP_BINDUSER_PWD", "value": "${pwd}"},\n'
+        '  {"name": "LDAP_DOMAIN", "value": "example.com"}\n]}]\n', encoding="utf-8")
+    (tmp_path / "main.tf").write_text(
+        'data "template_file" "task" {\n  template = file("${path.module}/task.json.tpl")\n'
+        '  vars = {\n    pwd = random_string.ldap.result\n  }\n}\n'
+        'module "ldap" {\n  source = "infrablocks/ecs-service/aws"\n'
+        '  service_task_container_definitions = data.template_file.task.rendered\n}\n', encoding="utf-8")
+    result = scan([str(tmp_path)], root=str(tmp_path))
+    assert [(f.file, f.line, f.resource, f.name, f.fixable) for f in result.findings] == [
+        ("task.json.tpl", 2, "module.ldap", "LDAP_BINDUSER_PWD", False)]
+    assert "`service_task_container_definitions` by hand" in result.findings[0].message
+
+
+def test_modules_outside_the_catalogue_are_medium_and_say_so() -> None:
+    result = scan([str(FIXTURES / "uncatalogued")])
+    assert result.exit_code == 1
+    got = sorted((f.name, f.severity, f.fixable) for f in result.findings)
+    assert got == [("BILLING_API_TOKEN", "medium", False), ("ELASTIC_PASSWORD", "medium", False)]
+    for f in result.findings:
+        assert "module not in the catalogue" in f.message
+        assert "by hand" in f.message
+
+
+def test_a_configured_severity_below_medium_is_kept_for_modules_outside_the_catalogue(tmp_path: Path) -> None:
+    from ecsfix.config import Config
+
+    config = Config()
+    config.severity["EF001"] = "low"
+    result = scan([str(FIXTURES / "uncatalogued")], config=config)
+    assert {f.severity for f in result.findings} == {"low"}
 
 
 def task_definitions(case: str) -> dict[str, TaskDefinition]:

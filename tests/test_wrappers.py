@@ -1,4 +1,4 @@
-"""Calls of your own ECS wrapper modules (`ecsfix/wrappers.py`): an environment list or map passed
+"""Calls of your own ECS wrapper modules (`ecsfix/module_calls.py`): an environment list or map passed
 to a local module that builds the task definition with it."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from ecsfix.cli import main
-from ecsfix.wrappers import env_like, might_call_a_wrapper
+from ecsfix.module_calls import Children
+from ecsfix.prefilter import env_like
+from ecsfix.scan import worth_scanning
 
 ECS_SERVICE = """\
 variable "name" { type = string }
@@ -56,11 +58,6 @@ module "fn" {
   environment_variables = { API_TOKEN = "hunter2hunter2" }
 }
 
-module "registry" {
-  source      = "acme/ecs-service/aws"
-  environment = [{ name = "REGISTRY_PASSWORD", value = "hunter2" }]
-}
-
 module "gone" {
   source      = "../../modules/not-there"
   environment = [{ name = "GONE_PASSWORD", value = "hunter2" }]
@@ -95,10 +92,10 @@ def test_env_inputs_of_a_local_ecs_module_are_scanned_where_they_are_written(
 
 
 def test_what_is_not_read_as_a_container_environment(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A Lambda wrapper, a registry module not on disk, a local source that does not exist, and an
-    ECS module that does not use the input: nothing."""
+    """A Lambda wrapper, a local source that does not exist, and an ECS module that does not use the
+    input: nothing. (Registry modules are read by their input names: tests/test_ecs_modules.py.)"""
     (repo / "modules" / "ecs-service" / "main.tf").write_text(
-        ECS_SERVICE.replace("concat(var.environment, ", "(").replace("])\n  }])", "]\n  }])"), encoding="utf-8")
+        ECS_SERVICE.replace("concat(var.environment, ", "").replace("}])\n  }])", "}]\n  }])"), encoding="utf-8")
     code, doc = scan_json(capsys, "--no-cache", "envs/prod")
     names = sorted(f["name"] for f in doc["findings"] if f["rule"] == "EF001")
     assert names == ["STRIPE_SECRET_KEY"]  # `environment` is no longer used by the child; extra_env is
@@ -125,7 +122,10 @@ def test_the_cache_follows_the_child_module(repo: Path, capsys: pytest.CaptureFi
     assert (code, [f for f in doc["findings"] if f["rule"] == "EF001"]) == (0, [])
     child.unlink()
     (repo / "modules" / "ecs-service" / "ecs.tf").write_text(ECS_SERVICE, encoding="utf-8")  # a file renamed
-    assert scan_json(capsys, "envs/prod") == first
+    code, doc = scan_json(capsys, "envs/prod")
+    assert code == first[0] and "modules/ecs-service/ecs.tf:10" in doc["findings"][0]["message"]
+    assert [{k: v for k, v in f.items() if k != "message"} for f in doc["findings"]] == [
+        {k: v for k, v in f.items() if k != "message"} for f in first[1]["findings"]]
 
 
 @pytest.mark.parametrize(("name", "env"), [
@@ -138,12 +138,14 @@ def test_env_like_input_names(name: str, env: bool) -> None:
 
 @pytest.mark.parametrize(("text", "candidate"), [
     (CALLER, True),
-    ('module "a" {\n  source = "../m"\n  environment = "prod"\n}\n', False),  # a string: a tag, not a list
-    ('module "a" {\n  source = "acme/m/aws"\n  environment = []\n}\n', False),  # not on disk
-    ('module "a" {\n  source = "./m"\n  env_vars = merge(local.a, {})\n}\n', True),
+    ('module "a" {\n  source = "../../modules/ecs-service"\n  environment = "prod"\n}\n', True),  # a task definition there
+    ('module "a" {\n  source = "../../modules/lambda"\n  environment = "prod"\n}\n', False),  # none there
+    ('module "a" {\n  source = "../../modules/not-there"\n  db_password = var.x\n}\n', False),
+    ('module "a" {\n  source = "acme/m/aws"\n  environment = "prod"\n}\n', False),  # not on disk, not a list
+    ('module "a" {\n  source = "./m"\n  env_vars = merge(local.a, {})\n}\n', True),  # an environment-like input
 ])
-def test_pre_filter(text: str, candidate: bool) -> None:
-    assert might_call_a_wrapper(text) is candidate
+def test_pre_filter(repo: Path, text: str, candidate: bool) -> None:
+    assert worth_scanning(str(repo / "envs" / "prod"), [text], Children()) is candidate
 
 
 def test_a_syntax_error_elsewhere_in_the_calling_file_is_left_to_terraform(

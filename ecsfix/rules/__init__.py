@@ -57,6 +57,23 @@ TOKEN_TTL_SECONDS, PASSWORD_FILE), SSH_KEY key-pair names and public keys, keys 
 browser-bundle prefixes (VITE_, NEXT_PUBLIC_), booleans, numbers and variables declared bool or
 number, whatever the name.
 
+Entries are read wherever a container's environment is written: task definitions in every form,
+and the inputs of the ECS modules in ecsfix's catalogue (cloudposse, terraform-aws-modules,
+cn-terraform, umotif-public, telia-oss, mongodb, blinkist airship, it-objects terra3: `environment`,
+`map_environment`, `task_container_environment`, `container_envvars`, ...; infrablocks ecs-service
+and cloudposse ecs-alb-service-task: the container definitions JSON they take). A registry or git
+module outside the catalogue is read by its input names (an `environment`/`env_vars`-like input
+written as a list of {name, value} or a map): such findings are `medium` at most and say "module
+not in the catalogue". Only calls of cloudposse ecs-container-definition and terraform-aws-modules
+ecs are rewritten; for the others the message names the module's own secrets input to move the
+entry to by hand.
+
+Calls of your own local modules are followed as Terraform evaluates them: the child's variables
+take the call's arguments, so a container definition rendered by the caller, an environment list
+passed in, or a password the child puts in its own entry is found, at the entry, with the
+argument that carried it named (`via module.api.db_password at envs/prod/main.tf:41`). Such a
+finding is fixed by hand: make the child take a secret ARN (its `secrets`) and pass the ARN.
+
 Before:
     environment = [
       { name = "DB_PASSWORD", value = var.db_password },

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..detectconfig import DetectConfig
-from ..model import Finding, Span, TaskDefinition
+from ..model import SEVERITIES, Finding, Span, TaskDefinition
 from . import RULES
 
 if TYPE_CHECKING:
@@ -32,9 +32,14 @@ class RuleContext:
         rule = RULES[rule_id]
         if td.defined_in:
             message = f"{message} (defined in {td.defined_in})"
+        if td.note:
+            message = f"{message} ({td.note})"
+        severity = self.severity.get(rule_id, severity or rule.severity)
+        if td.severity_cap and SEVERITIES.index(severity) < SEVERITIES.index(td.severity_cap):
+            severity = td.severity_cap
         return Finding(
             rule=rule_id,
-            severity=self.severity.get(rule_id, severity or rule.severity),
+            severity=severity,
             span=span,
             resource=td.address,
             container=container,
@@ -44,6 +49,7 @@ class RuleContext:
             fixable=rule.fixable if fixable is None else fixable,
             message=message,
             why=why,
+            through_call=td.through_call,
         )
 
 

@@ -108,6 +108,8 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             elif not named:
                 hint = ("give it the name the application reads and move it to `secrets` "
                         "(an entry without a name is not moved automatically)")
+            elif td.by_hand:
+                hint = td.by_hand
             else:
                 hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
             if judged.hint:
@@ -115,9 +117,10 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             if seen.literal and seen.text and judged.committed and "interpolated from" not in verdict.why:
                 hint += ("; the value is in the plan and in state: rotate it if it was ever committed"
                          if td.kind == "plan" else "; the value is committed: rotate it")
-            via = ""
-            if entry.value is not None and entry.value.via:
-                via = f" (via {' -> '.join(entry.value.via)})"
+            steps = list(entry.value.via) if entry.value is not None else []
+            if entry.crossed and entry.crossed not in steps:
+                steps.insert(0, entry.crossed)  # the entry itself came in through a module argument
+            via = f" (via {' -> '.join(steps)})" if steps else ""
             yield ctx.finding(
                 "EF001",
                 entry.span,

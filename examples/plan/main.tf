@@ -1,7 +1,7 @@
 # Two services built from one local module: the container definitions only exist once Terraform
-# has evaluated the module inputs. A scan of this directory sees that DB_PASSWORD reaches the
-# module's task definition through `environment` (ecsfix reads ./modules/service to know that),
-# but not its value. Scan the plan too:
+# has evaluated the module inputs. A scan of this directory evaluates ./modules/service with this
+# call's arguments and sees that DB_PASSWORD reaches its task definition through `environment`,
+# but not its value (a variable without default). Scan the plan too:
 #
 #   terraform plan -out plan.out && terraform show -json plan.out > plan.json
 #   ecsfix scan plan.json
