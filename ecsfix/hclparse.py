@@ -463,7 +463,8 @@ class _Converter:
         if t == "for_expr":
             return Other(span, "for expression")
         if t == "conditional":
-            return Other(span, "conditional")
+            kids = [k for k in _named(node) if k.type == "expression"]
+            return Other(span, "conditional", [self.expr(k) for k in kids[1:3]] if len(kids) == 3 else [])
         return Other(span, "expression")
 
     def string(self, node: Any) -> Expr:

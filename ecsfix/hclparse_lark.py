@@ -299,7 +299,8 @@ class _Converter:
         if n.startswith("for_"):
             return Other(span, "for expression")
         if n == "conditional":
-            return Other(span, "conditional")
+            kids = [k for k in _children(node) if _is_rule(k)]
+            return Other(span, "conditional", [self.expr(k) for k in kids[1:3]] if len(kids) == 3 else [])
         return Other(span, "expression")
 
     def string(self, node: Any) -> Expr:

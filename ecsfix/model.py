@@ -193,10 +193,12 @@ class Heredoc:
 
 @dataclass(eq=False)
 class Other:
-    """Anything we do not model: conditionals, `for` expressions, operators, splats."""
+    """Anything we do not model: conditionals, `for` expressions, operators, splats. A conditional
+    keeps its two results (`cond ? a : b` -> [a, b]): lists built from branches are read from them."""
 
     span: Span
     kind: str
+    branches: list[Expr] = field(default_factory=list)
 
 
 Expr = Str | Num | Bool | Null | Ref | Obj | Lst | Call | Heredoc | Other
@@ -263,6 +265,7 @@ class EnvEntry:
     name_expr: Expr | None
     value: Value | None
     span: Span  # the `{ name = ..., value = ... }` object (or the map item for map forms)
+    maybe: bool = False  # in a conditional branch (`cond ? [...] : []`): present when the condition holds
 
 
 @dataclass(eq=False)
