@@ -151,7 +151,7 @@ def map_environment_entries(resolver: Resolver, entries: list[tuple[ObjItem, Sco
         resolved, _ = resolver.resolve2(item.value, scope, via)
         name_expr = Str(item.key_span, [item.key]) if item.key is not None else None
         value = Value(item.value, resolved if resolved is not None else item.value, via)
-        out.append(EnvEntry(item.key, name_expr, value, item.span, crossed_into(resolver, scope, via)))
+        out.append(EnvEntry(item.key, name_expr, value, item.span, crossed=crossed_into(resolver, scope, via)))
     return out
 
 

@@ -27,7 +27,7 @@ from .model import (
     describe,
 )
 from .module import Module
-from .resolve import REPORTED, Crossing, Resolver, Scope
+from .resolve import REPORTED, Crossing, ListPart, Resolver, Scope
 
 TASK_DEFINITION = "aws_ecs_task_definition"
 PLAINTEXT_FIELDS = ("command", "entryPoint", "dockerLabels", "healthCheck")
@@ -62,19 +62,27 @@ def containers_of(resolver: Resolver, expr: Expr | None, scope: Scope | None = N
     resolved, rscope = resolver.resolve2(expr, scope)
     if isinstance(resolved, Str) and not resolved.is_template:
         resolved = resolver.json_string(resolved)  # a JSON document written as a quoted string
-    if not isinstance(resolved, Lst):
+    parts = [ListPart(resolved, rscope, False)] if isinstance(resolved, Lst) else resolver.list_parts(resolved, rscope)
+    if not any(isinstance(p.value, Lst) for p in parts):
         if isinstance(resolved, Other) and resolved.kind == REPORTED:
             return [], None
         return [], _unknown_reason(resolved)
     containers: list[Container] = []
-    for item in resolved.items:
-        obj, oscope = resolver.resolve2(item, rscope)
-        if not isinstance(obj, Obj):
-            c = Container(None, None, item.span)
-            c.unresolved.append(f"container built by {describe(obj) if obj else 'an unknown expression'}")
-            containers.append(c)
+    for part in parts:
+        if not isinstance(part.value, Lst):  # concat([{...}], var.sidecars): the rest is still read
+            if part.value is not None and not (isinstance(part.value, Other) and part.value.kind == REPORTED):
+                c = Container(None, None, part.value.span)
+                c.unresolved.append(f"some containers: {_unknown_reason(part.value)}")
+                containers.append(c)
             continue
-        containers.append(container_of(resolver, obj, oscope))
+        for item in part.value.items:
+            obj, oscope = resolver.resolve2(item, part.scope)
+            if not isinstance(obj, Obj):
+                c = Container(None, None, item.span)
+                c.unresolved.append(f"container built by {describe(obj) if obj else 'an unknown expression'}")
+                containers.append(c)
+                continue
+            containers.append(container_of(resolver, obj, oscope, part.maybe))
     return containers, None
 
 
@@ -94,12 +102,12 @@ def _unknown_reason(expr: Expr | None) -> str:
     return f"not a list of containers ({describe(expr)})"
 
 
-def container_of(resolver: Resolver, obj: Obj, scope: Scope | None) -> Container:
+def container_of(resolver: Resolver, obj: Obj, scope: Scope | None, maybe: bool = False) -> Container:
     c = Container(string_value(resolver, obj.get("name"), scope), obj, obj.span)
     env_item = obj.item("environment")
     if env_item is not None:
         c.environment_expr = env_item.value
-        _environment(resolver, c, env_item.value, scope)
+        _environment(resolver, c, env_item.value, scope, maybe)
     sec_item = obj.item("secrets")
     if sec_item is not None:
         c.secrets_expr = sec_item.value
@@ -118,17 +126,17 @@ def container_of(resolver: Resolver, obj: Obj, scope: Scope | None) -> Container
     return c
 
 
-def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) -> None:
-    resolved, lscope = resolver.resolve2(expr, scope)
-    if isinstance(resolved, Call) and resolved.name == "concat":
-        # concat([literal entries], var.extra, cond ? [...] : []): read every literal list, report the rest
-        for arg in resolved.args:
-            _environment(resolver, c, arg, lscope)
-        return
-    if not isinstance(resolved, Lst):
-        if resolved is not None and not (isinstance(resolved, Other) and resolved.kind == REPORTED):
-            c.unresolved.append(f"environment of container {c.display_name}: {_unknown_reason(resolved)}")
-        return
+def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None, maybe: bool = False) -> None:
+    # concat([literal entries], local.base, var.extra, cond ? [...] : []): every known list is read
+    # (entries of a conditional branch may be present), the rest is reported
+    for part in resolver.list_parts(expr, scope, maybe):
+        if isinstance(part.value, Lst):
+            _entries(resolver, c, part.value, part.scope, part.maybe)
+        elif part.value is not None and not (isinstance(part.value, Other) and part.value.kind == REPORTED):
+            c.unresolved.append(f"environment of container {c.display_name}: {_unknown_reason(part.value)}")
+
+
+def _entries(resolver: Resolver, c: Container, resolved: Lst, lscope: Scope | None, maybe: bool) -> None:
     for item in resolved.items:
         entry, escope = resolver.resolve2(item, lscope)
         if not isinstance(entry, Obj):
@@ -142,14 +150,13 @@ def _environment(resolver: Resolver, c: Container, expr: Expr, scope: Scope | No
             resolved_value, _ = resolver.resolve2(value_expr, escope, via)
             value = Value(value_expr, resolved_value if resolved_value is not None else value_expr, via)
         c.environment.append(EnvEntry(string_value(resolver, name_expr, escope), name_expr, value, entry.span,
-                                      crossed_into(resolver, escope, via)))
+                                      crossed=crossed_into(resolver, escope, via), maybe=maybe))
 
 
 def crossed_into(resolver: Resolver, scope: Scope | None, via: list[str]) -> str | None:
     """Evaluating a local module call: the caller's argument that carried an entry written in
     `scope` (or its value, following `via`) into the child; None when it is the child's own."""
     return resolver.crossed(scope) or next((v for v in via if isinstance(v, Crossing) and v.top), None)
-
 
 def _secrets(resolver: Resolver, c: Container, expr: Expr, scope: Scope | None) -> None:
     resolved, lscope = resolver.resolve2(expr, scope)

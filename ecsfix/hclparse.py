@@ -462,9 +462,10 @@ class _Converter:
                 return self.heredoc(inner)
             return self.string(inner)
         if t == "for_expr":
-            return Other(span, "for expression", self.for_parts(node))
+            return Other(span, "for expression", detail=self.for_parts(node))
         if t == "conditional":
-            return Other(span, "conditional")
+            kids = [k for k in _named(node) if k.type == "expression"]
+            return Other(span, "conditional", [self.expr(k) for k in kids[1:3]] if len(kids) == 3 else [])
         return Other(span, "expression")
 
     def for_parts(self, node: Any) -> ForExpr | None:

@@ -298,9 +298,10 @@ class _Converter:
         if n in ("heredoc_template", "heredoc_template_trim"):
             return self.heredoc(node, strip=n == "heredoc_template_trim")
         if n.startswith("for_"):
-            return Other(span, "for expression", self.for_parts(node) if n == "for_tuple_expr" else None)
+            return Other(span, "for expression", detail=self.for_parts(node) if n == "for_tuple_expr" else None)
         if n == "conditional":
-            return Other(span, "conditional")
+            kids = [k for k in _children(node) if _is_rule(k)]
+            return Other(span, "conditional", [self.expr(k) for k in kids[1:3]] if len(kids) == 3 else [])
         return Other(span, "expression")
 
     def for_parts(self, node: Any) -> ForExpr | None:

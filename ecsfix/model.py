@@ -204,11 +204,13 @@ class ForExpr:
 
 @dataclass(eq=False)
 class Other:
-    """Anything we do not model: conditionals, `for` expressions, operators, splats. A list `for`
-    expression keeps its parts in `detail` (the resolver expands the simple ones)."""
+    """Anything we do not model: conditionals, `for` expressions, operators, splats. A conditional
+    keeps its two results (`cond ? a : b` -> [a, b]): lists built from branches are read from them.
+    A list `for` expression keeps its parts in `detail` (the resolver expands the simple ones)."""
 
     span: Span
     kind: str
+    branches: list[Expr] = field(default_factory=list)
     detail: ForExpr | None = None
 
 
@@ -279,6 +281,7 @@ class EnvEntry:
     # Evaluating a local module call: the caller's argument through which the entry (or its value)
     # came into the child ("module.api.db_password at envs/prod/main.tf:41"); None otherwise.
     crossed: str | None = None
+    maybe: bool = False  # in a conditional branch (`cond ? [...] : []`): present when the condition holds
 
 
 @dataclass(eq=False)

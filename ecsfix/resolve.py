@@ -102,6 +102,16 @@ class Crossing(str):
     top: bool
 
 
+@dataclass(frozen=True)
+class ListPart:
+    """One piece of a list built with `concat()` and conditionals: a `Lst` when it is known, else
+    the expression that could not be followed. `maybe`: present only when a condition holds."""
+
+    value: Expr | None
+    scope: Scope | None
+    maybe: bool
+
+
 @dataclass
 class Scope:
     """Where references are resolved. Template variables in effect (inside a `templatefile`
@@ -359,6 +369,20 @@ class Resolver:
                     merged[it.key] = it
             return Obj(call.span, list(merged.values())), scope
         return call, scope
+
+    def list_parts(self, expr: Expr | None, scope: Scope | None = None, maybe: bool = False,
+                   depth: int = 0) -> list[ListPart]:
+        """The pieces of a list: every argument of `concat(...)`, both results of `cond ? a : b`
+        (as "maybe"), followed through locals and variable defaults; `null` is no piece."""
+        resolved, rscope = self.resolve2(expr, scope)
+        if depth < _MAX_DEPTH:
+            if isinstance(resolved, Call) and resolved.name == "concat":
+                return [p for a in resolved.args for p in self.list_parts(a, rscope, maybe, depth + 1)]
+            if isinstance(resolved, Other) and resolved.kind == "conditional" and len(resolved.branches) == 2:
+                return [p for b in resolved.branches for p in self.list_parts(b, rscope, True, depth + 1)]
+            if isinstance(resolved, Null):
+                return []
+        return [ListPart(resolved, rscope, maybe)]
 
     def template_block(self, block: Block, scope: Scope | None, depth: int) -> tuple[Expr | None, Scope | None]:
         template = block.attr("template")

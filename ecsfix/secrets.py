@@ -407,6 +407,10 @@ def secret_flag_name(arg: str, *, config: DetectConfig | None = None) -> bool:
 
 _SENTINEL = "\x00"
 _SSH_KEY_WHY = "name contains the token SSH_KEY"
+_DSN_WHY = "name contains the token DSN"
+# A Sentry DSN: a public key as the user part, no password, a Sentry host (documented as safe to expose).
+_PUBLIC_DSN_RE = _lazy("_PUBLIC_DSN_RE",
+    r"https?://[0-9a-f]{32}@(?:o\d+\.)?(?:ingest\.(?:[a-z]{2}\.)?)?sentry\.io/\d+")
 _KEY_PAIR_NAME_RE = _lazy("_KEY_PAIR_NAME_RE", r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # An OpenSSH public key (`ssh-ed25519 AAAA... comment`): public by design.
 _PUBLIC_KEY_RE = _lazy("_PUBLIC_KEY_RE",
@@ -912,6 +916,9 @@ def classify(name: str | None, value: str | None, *, config: DetectConfig | None
     if name_v is not None and name_v[0] == _SSH_KEY_WHY and value_why is None and value is not None \
             and _KEY_PAIR_NAME_RE.fullmatch(value.strip()) and not _looks_random(value.strip()):
         return None  # SSH_KEY = "deployer-key": the name of an EC2 key pair, not the key
+    if name_v is not None and name_v[0] == _DSN_WHY and value_why is None and value is not None \
+            and _PUBLIC_DSN_RE.fullmatch(value.strip()):
+        return None  # SENTRY_DSN = "https://<key>@o1.ingest.sentry.io/2": a public client key, no password
     if name_v is not None and value_why is not None:
         return Verdict("both", f"{name_v[0]}; {value_why}")
     if name_v is not None:

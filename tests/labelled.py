@@ -1528,6 +1528,86 @@ def evidence_group(t: Table) -> None:
     """)
 
 
+def concat_lists_group(t: Table) -> None:
+    """Containers and environments assembled with `concat()` and `cond ? [...] : []`."""
+    d = Doc(t, "env list in locals", "concat_lists/main.tf", group="concat lists")
+    d.add("""
+        variable "additional_env_vars" {
+          type    = list(object({ name = string, value = string }))
+          default = []
+        }
+
+        variable "tls_enabled" {
+          type    = bool
+          default = false
+        }
+
+        variable "temporal" {
+          type = object({ tls_key = string, host = string })
+        }
+
+        resource "random_password" "db" {
+          length = 32
+        }
+
+        locals {
+          tls_env = var.tls_enabled ? [
+    """)
+    d.entry('    { name = "WORKFLOW_TEMPORAL_TLS_KEY", value = var.temporal.tls_key },', "WORKFLOW_TEMPORAL_TLS_KEY", True)
+    d.entry('    { name = "WORKFLOW_TEMPORAL_TLS_CRT_PATH", value = "/etc/temporal/tls.crt" },',
+            "WORKFLOW_TEMPORAL_TLS_CRT_PATH", False)
+    d.add("""
+          ] : []
+          environment_variables = concat(
+            var.additional_env_vars,
+            local.tls_env,
+            var.tls_enabled ? [
+    """)
+    d.entry('      { name = "WORKFLOW_TEMPORAL_HOST", value = var.temporal.host },', "WORKFLOW_TEMPORAL_HOST", False)
+    d.add("""
+            ] : [],
+            [
+    """)
+    d.entry('      { name = "POSTGRES_PASSWORD", value = random_password.db.result },', "POSTGRES_PASSWORD", True)
+    d.entry(f'      {{ name = "ENCRYPTION_KEY", value = {hcl("EXAMPLE-" + PASSPHRASE)} }},', "ENCRYPTION_KEY", True,
+            literal="EXAMPLE-" + PASSPHRASE)
+    d.entry('      { name = "POSTGRES_SSL_ENABLED", value = "true" },', "POSTGRES_SSL_ENABLED", False)
+    d.add("""
+            ]
+          )
+          sidecars = (var.tls_enabled ? [
+            {
+              name        = "fluentbit"
+              image       = "amazon/aws-for-fluent-bit:2.32.0"
+              environment = [
+    """)
+    d.entry(f'          {{ name = "FLB_HTTP_PASSWORD", value = {hcl(HUNTER2)} }},', "FLB_HTTP_PASSWORD", True,
+            literal=HUNTER2)
+    d.entry('          { name = "FLB_LOG_LEVEL", value = "info" },', "FLB_LOG_LEVEL", False)
+    d.add("""
+              ]
+            }
+          ] : [])
+        }
+
+        resource "aws_ecs_task_definition" "retool" {
+          family             = "retool"
+          execution_role_arn = aws_iam_role.exec.arn
+          container_definitions = jsonencode(concat([
+            {
+              name  = "retool"
+              image = "acme/retool:3.52.0"
+              environment = concat(local.environment_variables, [
+    """)
+    d.entry('        { name = "SERVICE_TYPE", value = "MAIN_BACKEND" },', "SERVICE_TYPE", False)
+    d.add("""
+              ])
+            }
+          ], local.sidecars))
+        }
+    """).add(EXEC_ROLE)
+
+
 FORMS = (
     jsonencode_single,
     jsonencode_multiline,
@@ -1550,6 +1630,7 @@ FORMS = (
     broken_json_group,
     unnamed_group,
     evidence_group,
+    concat_lists_group,
 )
 
 

@@ -80,6 +80,8 @@ def case(name: str | None, value: str | None, expected: str | None, id: str) -> 
 
 # --------------------------------------------------------------------------- secret by name
 
+SENTRY_KEY = "0123456789abcdef" + "fedcba9876543210"  # fake, assembled
+
 NAME_CASES = [
     case("DB_PASSWORD", "hunter2", N, "password-literal"),
     case("DB_PASSWORD", None, N, "password-unknown-reference"),
@@ -163,6 +165,8 @@ NAME_CASES = [
     case("LAUNCHDARKLY_SDK_KEY", None, N, "sdk-key"),
     case("AIRFLOW__CORE__FERNET_KEY", None, N, "fernet-key"),
     case("REACT_APP_API_SECRET", None, N, "browser-prefix-secret-still-secret"),
+    case("SENTRY_DSN", None, N, "dsn-unknown-value"),
+    case("SENTRY_DSN", "https://" + SENTRY_KEY + "@sentry.example.com/3", N, "dsn-self-hosted-not-known-public"),
 ]
 
 # --------------------------------------------------------------------------- look-alike names
@@ -261,6 +265,10 @@ LOOKALIKE_CASES = [
     case("", "", None, "empty-name-empty-value"),
     case("AUTH_METHOD", "password", None, "named-mode-word-password"),
     case("SASL_MECHANISM", "PASSWORD", None, "named-mode-word-upper"),
+    # a Sentry DSN carries a public client key and no password
+    case("SENTRY_DSN", "https://" + SENTRY_KEY + "@o123456.ingest.sentry.io/4567", None, "sentry-dsn-public-key"),
+    case("DSN_KEY", "https://" + SENTRY_KEY + "@o42.ingest.us.sentry.io/7", None, "sentry-dsn-regional"),
+    case("SENTRY_DSN", "https://" + SENTRY_KEY + "@sentry.io/42", None, "sentry-dsn-legacy-host"),
 ]
 
 # --------------------------------------------------------------------------- secret by value
@@ -430,6 +438,7 @@ BOTH_CASES = [
     case("SESSION_SECRET", RANDOM_B64, B, "secret-name-high-entropy"),
     case("GIT_SSH_KEY", PEM_OPENSSH, B, "ssh-key-private-key-value"),
     case("SSH_KEY", RANDOM_B64, B, "ssh-key-random-value"),
+    case("SENTRY_DSN", "https://" + SENTRY_KEY + ":" + SENTRY_KEY + "@sentry.io/42", B, "sentry-dsn-with-secret-key"),
 ]
 
 ALL_CASES = (

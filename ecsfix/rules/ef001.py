@@ -13,7 +13,7 @@ from .variables import access_key_half, evidence, scalar_typed, unknown_variable
 
 # The forms `ecsfix rewrite` edits (`FORMS` in rewrite/forms/task_definition.py, and
 # rewrite/forms/module_inputs.py); the rest get a "by hand" hint.
-REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "local", "module"})
+REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "template_file", "string", "local", "module"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,11 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             named = bool(entry.name and entry.name.strip())  # a secret needs a name to be moved under
             fixable = td.form in REWRITABLE_FORMS and named and td.kind != "plan"
             invalid = ctx.resolver is not None and ctx.resolver.read_leniently(container.span)
-            if invalid:
+            if entry.maybe:  # moving it would make the secret unconditional: a person decides
+                fixable = False
+                hint = ("move it to `secrets` by hand (it is in a conditional branch, `cond ? [...] : []`: "
+                        "present when the condition holds)")
+            elif invalid:
                 fixable = False
                 hint = ("fix the JSON first (a line break inside a string, reported as an error), "
                         "then move it to `secrets`")

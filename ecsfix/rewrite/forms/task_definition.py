@@ -91,11 +91,8 @@ def plan(mr: ModuleRewrite) -> Plan:
 
 
 def _planned(mr: ModuleRewrite) -> list[Finding]:
-    """The EF001 findings this planner tries to move: the fixable ones, and those of a form in
-    `FORMS` the scan does not call fixable yet (template_file, also as 0.11's `"${...}"` string)."""
-    forms = {td.address: td.form for td in mr.scan.task_definitions if td.kind == "resource"}
-    return [f for f in mr.findings if f.rule == "EF001"
-            and (f.fixable or f.name is not None and forms.get(f.resource) in (*FORMS, "string"))]
+    """The EF001 findings this planner tries to move: the ones the scan calls fixable."""
+    return [f for f in mr.findings if f.rule == "EF001" and f.fixable]
 
 
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
