@@ -24,6 +24,7 @@ Layers (each imports only those below it; tests/test_imports.py checks):
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -35,14 +36,16 @@ from . import deploy
 from .changes import FileChange
 from .edits import Edit, apply_and_realign, apply_edits
 from .forms import module_inputs, task_definition
-from .plan import ModuleRewrite, Moved, Names, Options, Plan
+from .plan import ModuleRewrite, Moved, Names, Options, Plan, Unit
 from .safewrite import write_change
 
 __all__ = ["Edit", "FileChange", "Moved", "Options", "RewriteResult", "apply_edits", "rewrite", "write_change"]
 
 # Notes and generated blocks come in this order; a role created for a task definition (EF101) is
 # created once, by the first planner that asks for it (`roles.created_role`).
-PLANNERS: tuple[Callable[[ModuleRewrite], Plan], ...] = (task_definition.plan, deploy.plan, module_inputs.plan)
+PLANNERS: tuple[tuple[str, Callable[[ModuleRewrite], list[Unit]]], ...] = (
+    ("EF001", task_definition.plan), ("deploy", deploy.plan), ("EF001 module", module_inputs.plan),
+)
 
 
 @dataclass
@@ -74,10 +77,7 @@ def rewrite(
         ms = scan_module(module, root, found.focus.get(directory))
         ctx = RuleContext(module=module, resolver=ms.resolver)
         findings = list(run_rules(ms.task_definitions, ctx))
-        mr = ModuleRewrite(module, ms, findings, Names(module.files), options)
-        plan = Plan()
-        for planner in PLANNERS:
-            plan.extend(planner(mr))
+        plan = _plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
         result.notes.extend(plan.notes)
         result.warnings.extend(plan.warnings)
         result.fixed.extend(plan.fixed)
@@ -87,6 +87,55 @@ def rewrite(
         result.changes.extend(changes)
         result.moved.extend(plan.moved)
     return result
+
+
+def _plan_module(mr: ModuleRewrite, errors: list[str]) -> Plan:
+    """Every planner's units, each run under a guard: a unit that raises is dropped (one error line)
+    and the module is planned again without it, so that what it took from the shared state (a
+    created role, a generated name) goes to the units that remain."""
+    dropped: dict[str, str] = {}  # unit (or planner) key -> the error line that replaced it
+    while True:
+        plan, failed = _run_planners(mr, dropped)
+        if not failed:
+            break
+        dropped.update(failed)
+        mr = ModuleRewrite(mr.module, mr.scan, mr.findings, Names(mr.module.files), mr.options)
+    errors.extend(dropped.values())
+    return plan
+
+
+def _run_planners(mr: ModuleRewrite, dropped: dict[str, str]) -> tuple[Plan, dict[str, str]]:
+    plan = Plan()
+    failed: dict[str, str] = {}
+    for name, planner in PLANNERS:
+        if name in dropped:
+            continue
+        try:
+            units = planner(mr)
+        except Exception as exc:  # noqa: BLE001 -- the last-resort guard: a bug must not cost the other modules
+            shown = os.path.dirname(mr.module.files[0].display) or "." if mr.module.files else mr.module.dir
+            failed[name] = f"{shown}: error: ecsfix could not plan a rewrite for the {name} findings of this " \
+                           f"module ({_why(exc)}); nothing written for it"
+            continue
+        for unit in units:
+            if unit.key in dropped:
+                continue
+            try:
+                plan.extend(unit.run())
+            except Exception as exc:  # noqa: BLE001 -- as above: one task definition, not the whole run
+                failed[unit.key] = _could_not_plan(unit, _why(exc))
+    return plan, failed
+
+
+def _could_not_plan(unit: Unit, why: str) -> str:
+    return f"{unit.file}: error: ecsfix could not plan a rewrite for {unit.resource} ({why}); nothing written for it"
+
+
+def _why(exc: BaseException) -> str:
+    """The exception's class and where in ecsfix it was raised: never its message, which may hold a value."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f"{os.sep}ecsfix{os.sep}" in f.filename]
+    at = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{at}"
 
 
 def _apply(plan: Plan, errors: list[str]) -> tuple[list[FileChange], bool]:

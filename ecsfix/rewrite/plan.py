@@ -9,7 +9,7 @@ original text back to front and re-parses the result before anything is written.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,25 @@ class Plan:
         self.fixed.extend(other.fixed)
         self.warnings.extend(other.warnings)
         self.hidden.update(other.hidden)
+
+
+@dataclass
+class Unit:
+    """One planner's work on one resource: the engine runs it guarded, and keeps or drops its plan whole.
+
+    `at` is the `FILE:LINE: ADDRESS` prefix of notes about it (`where(td)`), `file` the file it
+    names in an error line, `key` what identifies it across two planning passes."""
+
+    key: str
+    resource: str
+    file: str
+    at: str
+    run: Callable[[], Plan]
+
+
+def unit(planner: str, td: TaskDefinition, run: Callable[[], Plan]) -> Unit:
+    """The unit of `planner`'s work on task definition `td`."""
+    return Unit(f"{planner} {td.address}", td.address, td.span.file.display, where(td), run)
 
 
 @dataclass

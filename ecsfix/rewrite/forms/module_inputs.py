@@ -20,6 +20,7 @@ access depends on the module (inputs checked against the modules' source):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ from ..generate import (
     write_only,
 )
 from ..hclgen import add_block_attribute, add_map_item, hcl_key, hcl_string, instance_suffix, meta_of
-from ..plan import ModuleRewrite, Moved, Plan, where
+from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import execution_role_target
 from .base import Refuse, hcl_expression, moved_value
 
@@ -94,17 +95,18 @@ class _Call:
     moves: list[_Move] = field(default_factory=list)
 
 
-def plan(mr: ModuleRewrite) -> Plan:
-    """Edits that move EF001 module-input entries into the module's own `secrets` inputs."""
-    plan = Plan()
+def plan(mr: ModuleRewrite) -> list[Unit]:
+    """Edits that move EF001 module-input entries into the module's own `secrets` inputs (one unit
+    per module call, or per service of a terraform-aws-modules root call)."""
+    units: list[Unit] = []
     flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
     for td in mr.scan.task_definitions:
         if td.kind != "module":
             continue
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
         if spans:
-            plan.extend(_plan_call(mr, td, spans))
-    return plan
+            units.append(unit("EF001 module", td, functools.partial(_plan_call, mr, td, spans)))
+    return units
 
 
 def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:

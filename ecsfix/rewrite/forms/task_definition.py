@@ -16,6 +16,7 @@ into one generated Secrets Manager secret (or SSM parameters) that the execution
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ...model import Block, Container, EnvEntry, Lst, Ref, Str, TaskDefinition
@@ -32,7 +33,7 @@ from ..generate import (
 )
 from ..grants import DECRYPT, SECRET_READ, Grants, emit_policy
 from ..hclgen import hcl_string, instance_suffix, meta_of
-from ..plan import ModuleRewrite, Moved, Plan, where
+from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import RoleTarget, execution_role_target, role_of
 from .base import Refuse, ResourceForm, moved_value
 from .file import File
@@ -50,16 +51,18 @@ FORMS: dict[str, type[ResourceForm]] = {
 }
 
 
-def plan(mr: ModuleRewrite) -> Plan:
-    """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
-    out = Plan()
+def plan(mr: ModuleRewrite) -> list[Unit]:
+    """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring (one unit
+    per task definition, run by the engine)."""
     flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
             if c.obj is not None and td.block is not None and c.obj.span.file is not td.block.file:
                 users.setdefault(c.obj.span.file.path, set()).add(td.address)
-    _note_unfixable(mr, out)
+    notes = Plan()
+    _note_unfixable(mr, notes)
+    units = [Unit("EF001 notes", "", "", "", lambda: notes)]
     for td in mr.scan.task_definitions:
         if td.kind == "module":
             continue  # the module planner (`module_inputs`) rewrites module inputs
@@ -68,13 +71,12 @@ def plan(mr: ModuleRewrite) -> Plan:
             continue
         shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
         if shared:
-            out.notes.append(
-                f"{where(td)}: not rewritten: "
-                f"{os.path.basename(shared[0])} is shared by {len(users[shared[0]])} task definitions; move the entries by hand"
-            )
+            note = (f"{where(td)}: not rewritten: {os.path.basename(shared[0])} is shared by "
+                    f"{len(users[shared[0]])} task definitions; move the entries by hand")
+            units.append(unit("EF001", td, functools.partial(Plan, notes=[note])))
             continue
-        out.extend(plan_task_definition(mr, td, spans))
-    return out
+        units.append(unit("EF001", td, functools.partial(plan_task_definition, mr, td, spans)))
+    return units
 
 
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
