@@ -132,6 +132,86 @@ def test_a_dropped_unit_gives_back_the_role_it_created(tmp_path: Path, monkeypat
     assert "execution_role_arn = aws_iam_role.app_execution.arn" in new
 
 
+# --------------------------------------------------------------------------- 2. conflicts before any edit
+
+SHARED_LOCAL = """locals {
+  container_common = {
+    image = "nginx"
+    environment = [
+      { name = "DB_PASSWORD", value = var.db_password },
+      { name = "LOG_LEVEL", value = "info" },
+    ]
+  }
+}
+"""
+
+
+def merged(label: str) -> str:
+    return f"""
+resource "aws_ecs_task_definition" "{label}" {{
+  family                = "{label}"
+  execution_role_arn    = aws_iam_role.exec.arn
+  container_definitions = jsonencode([merge(local.container_common, {{ name = "{label}" }})])
+}}
+"""
+
+
+def test_plans_sharing_a_local_are_dropped_with_a_note_and_the_rest_moves(tmp_path: Path) -> None:
+    text = SHARED_LOCAL + merged("web") + merged("worker") + merged("cron") + "\n" + td("alone")
+    (tmp_path / "main.tf").write_text(text)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    assert [(m.task_definition, m.name) for m in result.moved] == [("aws_ecs_task_definition.alone", "DB_PASSWORD")]
+    shown = tmp_path / "main.tf"
+    conflicts = [n for n in result.notes if "its edits overlap" in n]
+    assert conflicts == [
+        f"{shown}:11: aws_ecs_task_definition.web: not rewritten: its edits overlap those planned for "
+        f"aws_ecs_task_definition.cron, aws_ecs_task_definition.worker at {shown}:5 (text they share, such as a "
+        "local); move the entries by hand",
+        f"{shown}:17: aws_ecs_task_definition.worker: not rewritten: its edits overlap those planned for "
+        f"aws_ecs_task_definition.cron, aws_ecs_task_definition.web at {shown}:5 (text they share, such as a "
+        "local); move the entries by hand",
+        f"{shown}:23: aws_ecs_task_definition.cron: not rewritten: its edits overlap those planned for "
+        f"aws_ecs_task_definition.web, aws_ecs_task_definition.worker at {shown}:5 (text they share, such as a "
+        "local); move the entries by hand",
+    ]
+    new = result.changes[0].new
+    assert new.startswith(SHARED_LOCAL + merged("web") + merged("worker") + merged("cron"))
+    assert "web_secrets" not in new and "alone_secrets" in new
+
+
+def test_the_cli_never_reaches_the_overlap_internal_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "main.tf").write_text(SHARED_LOCAL + merged("web") + merged("worker"))
+    code = main(["rewrite", "--write", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "its edits overlap" in err
+    assert code == 1  # notes left
+    assert (tmp_path / "main.tf").read_text() == SHARED_LOCAL + merged("web") + merged("worker")
+
+
+def test_a_plan_overlapping_itself_is_an_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, _ = _two_modules(tmp_path)
+    from ecsfix.rewrite.edits import Edit
+    from ecsfix.rewrite.forms import task_definition
+
+    original = task_definition.plan_task_definition
+
+    def plan_task_definition(mr, td, flagged):  # type: ignore[no-untyped-def]
+        plan = original(mr, td, flagged)
+        if td.address.endswith(".broken"):
+            plan.add(td.span.file, Edit(td.span.start, td.span.start + 10, "x"))
+            plan.add(td.span.file, Edit(td.span.start + 5, td.span.start + 12, "y"))
+        return plan
+
+    monkeypatch.setattr(task_definition, "plan_task_definition", plan_task_definition)
+    result = rewrite([str(tmp_path)])
+    assert result.errors == [
+        f"{first / 'main.tf'}: error: ecsfix could not plan a rewrite for aws_ecs_task_definition.broken "
+        f"(overlapping edits in its own plan at {first / 'main.tf'}:1); nothing written for it"
+    ]
+    assert len(result.moved) == 2
+
+
 # --------------------------------------------------------------------------- shapes left with a note
 
 

@@ -90,23 +90,32 @@ def rewrite(
 
 
 def _plan_module(mr: ModuleRewrite, errors: list[str]) -> Plan:
-    """Every planner's units, each run under a guard: a unit that raises is dropped (one error line)
-    and the module is planned again without it, so that what it took from the shared state (a
-    created role, a generated name) goes to the units that remain."""
-    dropped: dict[str, str] = {}  # unit (or planner) key -> the error line that replaced it
+    """Every planner's units, each run under a guard, and their plans checked against each other
+    before any edit is made. A unit that raises is dropped (one error line); units whose edits
+    overlap (two task definitions moving entries out of one shared local) are all dropped, with a
+    note naming the others: each planned as if it were alone. The module is then planned again
+    without them, so that what they took from the shared state (a created role, a generated name)
+    goes to the units that remain."""
+    dropped: dict[str, tuple[str, str]] = {}  # unit (or planner) key -> ("error" | "note", the line)
     while True:
-        plan, failed = _run_planners(mr, dropped)
+        ran, failed = _run_planners(mr, dropped)
+        failed.update(_conflicts(ran))
         if not failed:
             break
         dropped.update(failed)
         mr = ModuleRewrite(mr.module, mr.scan, mr.findings, Names(mr.module.files), mr.options)
-    errors.extend(dropped.values())
+    plan = Plan()
+    for _, unit_plan in ran:
+        plan.extend(unit_plan)
+    errors.extend(line for kind, line in dropped.values() if kind == "error")
+    plan.notes.extend(line for kind, line in dropped.values() if kind == "note")
     return plan
 
 
-def _run_planners(mr: ModuleRewrite, dropped: dict[str, str]) -> tuple[Plan, dict[str, str]]:
-    plan = Plan()
-    failed: dict[str, str] = {}
+def _run_planners(mr: ModuleRewrite, dropped: dict[str, tuple[str, str]]) -> tuple[
+        list[tuple[Unit, Plan]], dict[str, tuple[str, str]]]:
+    ran: list[tuple[Unit, Plan]] = []
+    failed: dict[str, tuple[str, str]] = {}
     for name, planner in PLANNERS:
         if name in dropped:
             continue
@@ -114,17 +123,47 @@ def _run_planners(mr: ModuleRewrite, dropped: dict[str, str]) -> tuple[Plan, dic
             units = planner(mr)
         except Exception as exc:  # noqa: BLE001 -- the last-resort guard: a bug must not cost the other modules
             shown = os.path.dirname(mr.module.files[0].display) or "." if mr.module.files else mr.module.dir
-            failed[name] = f"{shown}: error: ecsfix could not plan a rewrite for the {name} findings of this " \
-                           f"module ({_why(exc)}); nothing written for it"
+            failed[name] = ("error", f"{shown}: error: ecsfix could not plan a rewrite for the {name} findings of "
+                                     f"this module ({_why(exc)}); nothing written for it")
             continue
         for unit in units:
             if unit.key in dropped:
                 continue
             try:
-                plan.extend(unit.run())
+                ran.append((unit, unit.run()))
             except Exception as exc:  # noqa: BLE001 -- as above: one task definition, not the whole run
-                failed[unit.key] = _could_not_plan(unit, _why(exc))
-    return plan, failed
+                failed[unit.key] = ("error", _could_not_plan(unit, _why(exc)))
+    return ran, failed
+
+
+def _conflicts(ran: list[tuple[Unit, Plan]]) -> dict[str, tuple[str, str]]:
+    """Units whose edits overlap (as `edits.apply_edits` would refuse them), each with its line."""
+    partners: dict[int, dict[int, str]] = {}  # unit index -> overlapping unit index -> where
+    by_file: dict[str, list[tuple[Edit, int, SourceFile]]] = {}
+    for i, (_, unit_plan) in enumerate(ran):
+        for src, unit_edits in unit_plan.files.values():
+            by_file.setdefault(src.path, []).extend((e, i, src) for e in unit_edits)
+    for owned in by_file.values():
+        owned.sort(key=lambda t: (t[0].start, t[0].end))
+        active: list[tuple[Edit, int]] = []  # earlier edits that reach past the current start
+        for edit, i, src in owned:
+            active = [(e, j) for e, j in active if edit.start < e.end]
+            for _, j in active:
+                at = f"{src.display}:{src.line_col(edit.start)[0]}"
+                partners.setdefault(i, {}).setdefault(j, at)
+                partners.setdefault(j, {}).setdefault(i, at)
+            active.append((edit, i))
+    out: dict[str, tuple[str, str]] = {}
+    for i, others in sorted(partners.items()):
+        unit = ran[i][0]
+        if i in others:
+            out[unit.key] = ("error", _could_not_plan(unit, f"overlapping edits in its own plan at {others[i]}"))
+            continue
+        names = ", ".join(sorted({ran[j][0].resource for j in others}))
+        first = others[min(others)]
+        out[unit.key] = ("note", f"{unit.at}: not rewritten: its edits overlap those planned for {names} at {first} "
+                                 "(text they share, such as a local); move the entries by hand")
+    return out
 
 
 def _could_not_plan(unit: Unit, why: str) -> str:
