@@ -212,6 +212,44 @@ def test_a_plan_overlapping_itself_is_an_error_line(tmp_path: Path, monkeypatch:
     assert len(result.moved) == 2
 
 
+# --------------------------------------------------------------------------- 3. partial moves
+
+ODD_ENTRIES = [
+    # (id, the odd entry (stays), the note's reason)
+    ("extra_keys", '{ name = "DB_PASSWORD", value = var.db_password, name1 = "x" }',
+     "the entry DB_PASSWORD has keys other than name and value; move it by hand"),
+    ("no_value", '{ name = "DB_PASSWORD" }', "DB_PASSWORD has no value; move it by hand"),
+    ("secret_mixed_with_references", '{ name = "DATABASE_URL", value = "postgres://admin:hunter2@${var.host}/db" }',
+     "the value of DATABASE_URL mixes a committed secret with references"),
+]
+
+
+@pytest.mark.parametrize("odd,why", [c[1:] for c in ODD_ENTRIES], ids=[c[0] for c in ODD_ENTRIES])
+def test_one_odd_entry_stays_and_the_others_move(tmp_path: Path, odd: str, why: str) -> None:
+    body = f"""      environment = [
+        {odd},
+        {{ name = "API_TOKEN", value = var.api_token }},
+        {{ name = "LOG_LEVEL", value = "info" }},
+      ]"""
+    (tmp_path / "main.tf").write_text(td("app", body) + "\n" + td("next"))
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    assert [(m.task_definition, m.name) for m in result.moved] == [
+        ("aws_ecs_task_definition.app", "API_TOKEN"), ("aws_ecs_task_definition.next", "DB_PASSWORD")]
+    assert [n for n in result.notes if why in n] == [
+        f"{tmp_path / 'main.tf'}:1: aws_ecs_task_definition.app container app: not rewritten: " + n.split(
+            "not rewritten: ", 1)[1] for n in result.notes if why in n]
+    assert len([n for n in result.notes if why in n]) == 1
+    new = result.changes[0].new
+    assert odd in new and '{ name = "LOG_LEVEL", value = "info" }' in new
+    assert '{ name = "API_TOKEN", valueFrom = "${aws_secretsmanager_secret.app_secrets.arn}:API_TOKEN::" }' in new
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "main.tf").write_text(new)
+    second = rewrite([str(again)])
+    assert second.changes == [] and second.moved == []  # the odd entry is still only a note
+
+
 # --------------------------------------------------------------------------- shapes left with a note
 
 

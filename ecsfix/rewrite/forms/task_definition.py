@@ -20,7 +20,7 @@ import functools
 import os
 
 from ...model import Block, Container, EnvEntry, Lst, Ref, Str, TaskDefinition
-from ..containers import container_edits, environment_list, flagged_entries, unsupported
+from ..containers import container_edits, container_refusal, entry_refusal, environment_list, flagged_entries
 from ..generate import (
     SECRET_TYPES,
     Secret,
@@ -133,21 +133,24 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
     variables: list[dict[str, str]] = []
     parameters: list[dict[str, str]] = []
     template_vars: list[tuple[str, str]] = []  # (name, arn expression) passed to the template
+    moving = 0
     for container, env_list, entries in pending:
         value_from: dict[str, str] = {}
+        movable: list[EnvEntry] = []
         for e in entries:
             assert e.name is not None
             try:
                 expr, var_name = moved_value(mr, td, e, label, variables, plan, form.expression)
             except Refuse as exc:
                 plan.notes.append(f"{at} container {container.display_name}: not rewritten: {exc}")
-                return Plan(notes=plan.notes)
+                continue
             if expr is None:
                 plan.notes.append(
                     f"{at} container {container.display_name}: not rewritten: the value of {e.name} "
                     "cannot be expressed outside the template; move it by hand"
                 )
-                return Plan(notes=plan.notes)
+                continue
+            movable.append(e)
             key = keys.key(e.name, expr)
             plan.moved.append(Moved(td.address, container.display_name, e.name, var_name))
             if ssm:
@@ -163,7 +166,11 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
                 value_from[e.name] = "${" + f"{secret.name}_arn" + "}:" + key + "::"
             else:
                 value_from[e.name] = "${" + secret.arn + "}:" + key + "::"
-        container_edits(plan, container, env_list, entries, form.json_syntax, value_from)
+        if movable:
+            moving += len(movable)
+            container_edits(plan, container, env_list, movable, form.json_syntax, value_from)
+    if not moving:
+        return Plan(notes=plan.notes)
     if form.templated and not ssm:
         template_vars.append((f"{secret.name}_arn", secret.arn))
 
@@ -193,14 +200,21 @@ def _movable(
         env_list, why = environment_list(mr, td, container, entries, form.follow_local)
         if why is None:
             assert env_list is not None
-            why = unsupported(container, entries)
+            why = container_refusal(container)
         if why:
             plan.notes.append(
                 f"{where(td)} container {container.display_name}: not rewritten: {why}; move the entries by hand"
             )
             continue
         assert env_list is not None
-        pending.append((container, env_list, entries))
+        odd = [(e, entry_refusal(e)) for e in entries]
+        for _, why in odd:
+            if why:  # one odd entry stays; the others still move
+                plan.notes.append(f"{where(td)} container {container.display_name}: not rewritten: {why}; "
+                                  "move it by hand")
+        entries = [e for e, why in odd if why is None]
+        if entries:
+            pending.append((container, env_list, entries))
     return pending
 
 
