@@ -185,7 +185,7 @@ def test_the_cli_never_reaches_the_overlap_internal_error(tmp_path: Path, capsys
     code = main(["rewrite", "--write", str(tmp_path)])
     err = capsys.readouterr().err
     assert "internal error" not in err and "its edits overlap" in err
-    assert code == 1  # notes left
+    assert code == 0  # nothing it could change; the notes are scan's to fail on
     assert (tmp_path / "main.tf").read_text() == SHARED_LOCAL + merged("web") + merged("worker")
 
 
@@ -248,6 +248,32 @@ def test_one_odd_entry_stays_and_the_others_move(tmp_path: Path, odd: str, why: 
     (again / "main.tf").write_text(new)
     second = rewrite([str(again)])
     assert second.changes == [] and second.moved == []  # the odd entry is still only a note
+
+
+# --------------------------------------------------------------------------- 5. --check
+
+
+@pytest.mark.parametrize("args", [["--check"], []], ids=["check", "diff"])
+def test_check_exits_1_only_when_write_would_change_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    only_notes = tmp_path / "only_notes"
+    only_notes.mkdir()
+    (only_notes / "main.tf").write_text(td("app", '      environment = [\n        { name = "DB_PASSWORD" },\n'
+                                               '        { name = "API_TOKEN", value = var.api_token, name1 = "x" },\n      ]'))
+    assert main(["rewrite", *args, str(only_notes)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("not rewritten") == 2  # listed, exit code unchanged
+    if args:
+        assert "0 entries in 0 files need a rewrite; 2 left for a manual fix" in captured.out
+    assert main(["scan", "--no-cache", str(only_notes)]) == 1  # scan is the command that fails on them
+    capsys.readouterr()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "main.tf").write_text(td("app"))
+    assert main(["rewrite", *args, str(mixed)]) == 1
+    assert main(["rewrite", "--write", str(mixed)]) == 0
+    assert main(["rewrite", *args, str(mixed)]) == 0
 
 
 # --------------------------------------------------------------------------- shapes left with a note
