@@ -66,7 +66,8 @@ def code_fingerprint() -> str:
     if _CODE is None:
         package = os.path.dirname(os.path.abspath(__file__))
         parts: list[str] = []
-        for sub in ("", "rules", "report"):
+        # rewrite/: EF001's `fixable` is the rewrite planners' decision (scan asks them)
+        for sub in ("", "rules", "report", "rewrite", os.path.join("rewrite", "forms")):
             try:
                 with os.scandir(os.path.join(package, sub)) as entries:
                     for e in entries:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ecsfix.cli import main
-from ecsfix.rewrite import engine
+from ecsfix.rewrite import planning
 from ecsfix.rewrite.engine import rewrite
 from ecsfix.rewrite.forms.inline import Inline
 
@@ -105,7 +105,7 @@ def test_a_failing_planner_costs_only_its_own_findings(tmp_path: Path, monkeypat
     def deploy_plan(mr):  # type: ignore[no-untyped-def]
         raise IndexError("hunter2")
 
-    monkeypatch.setattr(engine, "PLANNERS", (*engine.PLANNERS[:1], ("deploy", deploy_plan), *engine.PLANNERS[2:]))
+    monkeypatch.setattr(planning, "PLANNERS", (*planning.PLANNERS[:1], ("deploy", deploy_plan), *planning.PLANNERS[2:]))
     result = rewrite([str(tmp_path)])
     assert len(result.moved) == 3
     assert len(result.errors) == 2 and all(
@@ -301,3 +301,40 @@ def test_shapes_the_planner_does_not_understand_are_notes(tmp_path: Path, body: 
     assert any(why in n and n.startswith(f"{tmp_path / 'main.tf'}:1: aws_ecs_task_definition.app") for n in result.notes), \
         result.notes
     assert all("hunter2" not in n for n in result.notes)
+
+
+# --------------------------------------------------------------------------- 4. scan and rewrite agree
+
+REPO = Path(__file__).resolve().parents[1]
+ROOTS = sorted(p for base in (REPO / "tests" / "fixtures", REPO / "examples") for p in base.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixable_is_exactly_what_the_rewrite_moves(root: Path) -> None:
+    from ecsfix.discover import discover
+    from ecsfix.scan import scan
+
+    for files in discover([str(root)], ()).modules.values():  # one module at a time: addresses repeat
+        _agree(scan(files).findings, rewrite(files).moved)
+
+
+def _agree(found: list, moved_entries: list) -> None:  # type: ignore[type-arg]
+    findings = [f for f in found if f.rule == "EF001"]
+    moved = {(m.task_definition, m.container, m.name) for m in moved_entries}
+    for f in findings:
+        key = (f.resource, f.container, f.name)
+        if f.fixable:
+            assert key in moved, f"{f.file}:{f.line} {key}: fixable, but the rewrite leaves it"
+            assert "run `ecsfix rewrite` to preview the fix" in f.message
+        else:
+            assert key not in moved, f"{f.file}:{f.line} {key}: not fixable, but the rewrite moves it"
+            assert "by hand" in f.message or "configuration that produces this plan" in f.message, f.message
+            assert "run `ecsfix rewrite` to preview" not in f.message
+    assert not moved - {(f.resource, f.container, f.name) for f in findings}, "moved without a finding"
+
+
+def test_the_walk_covers_both_decisions() -> None:
+    from ecsfix.scan import scan
+
+    findings = [f for root in ROOTS for f in scan([str(root)]).findings if f.rule == "EF001"]
+    assert sum(f.fixable for f in findings) > 50 and sum(not f.fixable for f in findings) > 5

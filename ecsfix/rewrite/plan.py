@@ -11,14 +11,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..model import Finding, SourceFile, TaskDefinition
 from .edits import Edit
 
 if TYPE_CHECKING:
     from ..module import Module
-    from ..scan import ModuleScan
+    from ..resolve import Resolver
+
+
+class Scanned(Protocol):
+    """What the planners read of the scan of a module (`scan.ModuleScan`; a protocol, so that the
+    scan can ask the planners what they would move without an import cycle)."""
+
+    resolver: Resolver
+    task_definitions: list[TaskDefinition]
 
 _ADDRESS = re.compile(
     r'^[ \t]*(resource|data)[ \t]+"([^"]+)"[ \t]+"([^"]+)"|^[ \t]*(variable|module)[ \t]+"([^"]+)"', re.M
@@ -94,7 +102,7 @@ class ModuleRewrite:
     """What a planner gets for one module."""
 
     module: Module
-    scan: ModuleScan
+    scan: Scanned
     findings: list[Finding]  # every rule's findings in this module (suppressions applied)
     names: Names
     options: Options

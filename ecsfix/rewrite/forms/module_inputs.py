@@ -99,10 +99,10 @@ def plan(mr: ModuleRewrite) -> list[Unit]:
     """Edits that move EF001 module-input entries into the module's own `secrets` inputs (one unit
     per module call, or per service of a terraform-aws-modules root call)."""
     units: list[Unit] = []
-    flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    flagged = [f for f in mr.findings if f.rule == "EF001"]
     for td in mr.scan.task_definitions:
-        if td.kind != "module":
-            continue
+        if td.kind != "module" or td.form == "wrapper":
+            continue  # a wrapper: an input of the user's own module (a note from task_definition.plan)
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
         if spans:
             units.append(unit("EF001 module", td, functools.partial(_plan_call, mr, td, spans)))

@@ -54,7 +54,8 @@ FORMS: dict[str, type[ResourceForm]] = {
 def plan(mr: ModuleRewrite) -> list[Unit]:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring (one unit
     per task definition, run by the engine)."""
-    flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    rewritten = {td.address for td in mr.scan.task_definitions if _rewritten(td)}
+    flagged = [f for f in mr.findings if f.rule == "EF001" and f.resource in rewritten]
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
@@ -79,10 +80,18 @@ def plan(mr: ModuleRewrite) -> list[Unit]:
     return units
 
 
+def _rewritten(td: TaskDefinition) -> bool:
+    """A task definition this planner rewrites (a resource in one of `FORMS`)."""
+    return td.kind == "resource" and td.form in FORMS
+
+
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
-    """Findings the scan marks not fixable: one note per task definition, naming the entries."""
-    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable]
+    """Findings in task definitions no planner rewrites: one note per task definition, naming the
+    entries (plans: the finding itself says to fix the configuration that produces it)."""
+    by_hand = [f for f in mr.findings if f.rule == "EF001"]
     for td in mr.scan.task_definitions:
+        if _rewritten(td) or td.kind == "module" and td.form != "wrapper":
+            continue
         names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
         if names and td.form == "wrapper":
             out.notes.append(f"{where(td)}: not rewritten: an input of your "
