@@ -338,3 +338,67 @@ def test_the_walk_covers_both_decisions() -> None:
 
     findings = [f for root in ROOTS for f in scan([str(root)]).findings if f.rule == "EF001"]
     assert sum(f.fixable for f in findings) > 50 and sum(not f.fixable for f in findings) > 5
+
+
+# --------------------------------------------------------------------------- the trial's crash shapes
+
+ROLE = '  execution_role_arn    = aws_iam_role.exec.arn\n'
+TRIAL_SHAPES = {
+    # container_definitions = local.X holding templatefile(): an AssertionError once
+    "local_holding_templatefile": {
+        "main.tf": 'locals {\n  api_td = templatefile("${path.module}/api.json.tpl", { db_password = var.db_password })\n}\n\n'
+                   'resource "aws_ecs_task_definition" "api" {\n  family                = "api"\n' + ROLE
+                   + '  container_definitions = local.api_td\n}\n',
+        "api.json.tpl": '[{"name": "api", "image": "app:1", "environment": [{"name": "DB_PASSWORD", "value": "${db_password}"}]}]\n',
+    },
+    # three task definitions merging one shared local: "internal error: overlapping rewrite edits" once
+    "merge_over_a_shared_local": {"main.tf": SHARED_LOCAL + merged("api") + merged("worker") + merged("cron")},
+    # one entry with extra keys blocked its container once
+    "heredoc_extra_keys": {
+        "main.tf": 'resource "aws_ecs_task_definition" "api" {\n  family                = "api"\n' + ROLE
+                   + '  container_definitions = <<JSON\n[\n  {\n    "name": "api",\n    "image": "app:1",\n'
+                   '    "environment": [\n      {"name": "API_TOKEN", "value": "${var.api_token}", "name1": "OTHER"},\n'
+                   '      {"name": "DB_PASSWORD", "value": "${var.db_password}"}\n    ]\n  }\n]\nJSON\n}\n',
+    },
+    "template_file_data_source": {
+        "main.tf": 'data "template_file" "api" {\n  template = file("${path.module}/task.json.tpl")\n'
+                   '  vars = {\n    db_password = var.db_password\n  }\n}\n\n'
+                   'resource "aws_ecs_task_definition" "api" {\n  family                = "api"\n' + ROLE
+                   + '  container_definitions = data.template_file.api.rendered\n}\n',
+        "task.json.tpl": '[{"name": "api", "image": "app:1", "environment": [{"name": "DB_PASSWORD", "value": "${db_password}"}]}]\n',
+    },
+    "hyphen_placeholder": {
+        "main.tf": 'resource "aws_ecs_task_definition" "api" {\n  family                = "api"\n' + ROLE
+                   + '  container_definitions = templatefile("${path.module}/task.json.tpl", { db-password = var.db_password })\n}\n',
+        "task.json.tpl": '[{"name": "api", "image": "app:1", "environment": [{"name": "DB_PASSWORD", "value": "${db-password}"}]}]\n',
+    },
+    "concat_in_a_local": {
+        "main.tf": 'locals {\n  common_env = concat(var.extra_env, [\n    { name = "DB_PASSWORD", value = var.db_password },\n'
+                   '    { name = "LOG_LEVEL", value = "info" },\n  ])\n}\n\n'
+                   + td("api", '      environment = concat(local.common_env, [{ name = "ROLE", value = "api" }])'),
+    },
+}
+
+
+@pytest.mark.parametrize("shape", sorted(TRIAL_SHAPES))
+def test_trial_shapes_never_crash_and_scan_agrees(
+    tmp_path: Path, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ecsfix.scan import scan
+
+    for name, text in TRIAL_SHAPES[shape].items():
+        (tmp_path / name).write_text(text)
+    result = rewrite([str(tmp_path)])  # never raises
+    assert not any("internal error" in e for e in result.errors), result.errors
+    _agree(scan([str(tmp_path)]).findings, result.moved)
+    code = main(["rewrite", "--check", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and code in (0, 1, 2)
+    assert code == 2 or not result.errors
+
+
+def test_heredoc_extra_keys_moves_the_normal_entry(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(TRIAL_SHAPES["heredoc_extra_keys"]["main.tf"])
+    result = rewrite([str(tmp_path)])
+    assert [m.name for m in result.moved] == ["DB_PASSWORD"]
+    assert any("the entry API_TOKEN has keys other than name and value; move it by hand" in n for n in result.notes)
