@@ -67,7 +67,8 @@ def code_fingerprint() -> str:
     if _CODE is None:
         package = os.path.dirname(os.path.abspath(__file__))
         parts: list[str] = []
-        for sub in ("", "rules", "report"):
+        # rewrite/: EF001's `fixable` is the rewrite planners' decision (scan asks them)
+        for sub in ("", "rules", "report", "rewrite", os.path.join("rewrite", "forms")):
             try:
                 with os.scandir(os.path.join(package, sub)) as entries:
                     for e in entries:
@@ -125,6 +126,7 @@ def record(findings: list[Finding], tds: list[TaskDefinition], errors: list[Inpu
             "span": _span_record(f.span), "rule": f.rule, "severity": f.severity, "resource": f.resource,
             "container": f.container, "name": f.name, "reason": f.reason, "preview": f.preview,
             "fixable": f.fixable, "message": f.message, "why": f.why, "through_call": f.through_call,
+            "manual": f.manual,
         })
     for td in tds:
         out.task_definitions.append({"span": _span_record(td.span), "address": td.address, "kind": td.kind,
@@ -152,7 +154,8 @@ def restore(outcome: Outcome) -> tuple[list[Finding], list[TaskDefinition], list
     findings = [
         Finding(rule=d["rule"], severity=d["severity"], span=files.span(d["span"]), resource=d["resource"],
                 container=d["container"], name=d["name"], reason=d["reason"], preview=d["preview"],
-                fixable=d["fixable"], message=d["message"], why=d["why"], through_call=d.get("through_call", False))
+                fixable=d["fixable"], message=d["message"], why=d["why"], through_call=d.get("through_call", False),
+                manual=d.get("manual"))
         for d in outcome.findings
     ]
     tds = [

@@ -358,6 +358,10 @@ class Finding:
     # Found by evaluating a local module call (the caller's scan): the child's own scan, when the
     # same run makes it, has the last word on the same entry (scan.drop_duplicates).
     through_call: bool = False
+    # Why the rule itself leaves the entry to a person (a conditional branch, invalid JSON, no name,
+    # a value that comes through a module call, a plan), whatever the rewrite could do: the
+    # planners never move it (EF001 only; None: the rewrite's planners decide).
+    manual: str | None = None
 
     @property
     def file(self) -> str:

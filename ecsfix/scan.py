@@ -297,6 +297,8 @@ def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
         ms = scan_module(module, root, focus)
         mctx = replace(_WORKER_CTX, module=module, resolver=ms.resolver)
         findings = list(run_rules(ms.task_definitions, mctx))
+        if any(f.rule == "EF001" for f in findings):
+            findings = _settle_fixable(module, ms, findings)
     except RecursionError:  # the parsers cap nesting; this is the net under everything else
         from .resolve import Resolver
 
@@ -305,6 +307,14 @@ def _scan_candidate(directory: str, files: list[SourceFile], root: str | None,
         return [], [], [error], ModuleScan(module, Resolver(module, root), [])
     errors = module.errors + ms.resolver.errors
     return findings, ms.task_definitions, errors, ms
+
+
+def _settle_fixable(module: Module, ms: ModuleScan, findings: list[Finding]) -> list[Finding]:
+    """EF001's `fixable` is what `ecsfix rewrite` would do: ask its planners (no template rendered)."""
+    from .rewrite.planning import decisions
+    from .rules.ef001 import settle
+
+    return settle(findings, decisions(module, ms.resolver, ms.task_definitions, findings))
 
 
 def _deps(ms: ModuleScan) -> dict[str, str]:

@@ -156,6 +156,17 @@ def test_code_fingerprint_follows_the_package_files(tmp_path: Path, monkeypatch:
     (pkg / "rules" / "ef001.py").write_text("y = 22\n", encoding="utf-8")  # a rule edited
     monkeypatch.setattr(cache, "_CODE", None)
     assert cache.code_fingerprint() != before
+    # EF001's `fixable` is the rewrite planners' decision: a planner edited must miss the cache too
+    (pkg / "rewrite" / "forms").mkdir(parents=True)
+    monkeypatch.setattr(cache, "_CODE", None)
+    before = cache.code_fingerprint()
+    (pkg / "rewrite" / "forms" / "task_definition.py").write_text("z = 1\n", encoding="utf-8")
+    monkeypatch.setattr(cache, "_CODE", None)
+    assert cache.code_fingerprint() != before
+    before = cache.code_fingerprint()
+    (pkg / "rewrite" / "containers.py").write_text("w = 1\n", encoding="utf-8")
+    monkeypatch.setattr(cache, "_CODE", None)
+    assert cache.code_fingerprint() != before
 
 
 def test_corrupt_cache_files_are_ignored(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -416,9 +416,12 @@ def test_committed_secret_mixed_with_a_reference_is_left_with_a_note(tmp_path: P
         '{ name = "DB_PASSWORD", value = "hunter2-worker" },',
         f'{{ name = "DATABASE_URL", value = "{url}" }},'))
     result = rewrite([str(tmp_path)])
-    assert result.changes == [] and result.errors == []
+    assert result.errors == []
     assert any("mixes a committed secret with references" in n for n in result.notes), result.notes
     assert not any("hunter2" in n for n in result.notes)
+    # partial moves (SPEC §5.x): that entry stays, every other one moves
+    assert "DATABASE_URL" not in {m.name for m in result.moved} and result.moved
+    assert url in result.changes[0].new
 
 
 def test_literal_values_keep_is_never_printed_for_module_inputs(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def register(app: Any) -> None:
     def rewrite(
         paths: Annotated[list[str] | None, typer.Argument(help="Directories or .tf files (default: .)")] = None,
         write: Annotated[bool, typer.Option("--write", help="Write the changes (atomically) instead of printing a diff.")] = False,
-        check: Annotated[bool, typer.Option("--check", help="Print only a summary; exit 1 if a rewrite is needed.")] = False,
+        check: Annotated[bool, typer.Option("--check", help="Print only a summary; exit 1 if --write would change a file.")] = False,
         summary: Annotated[Path | None, typer.Option("--summary", help="Write a Markdown summary for the pull request to FILE.")] = None,
         templates: Annotated[Path | None, typer.Option("--templates", help="Directory of templates overriding the built-in ones.")] = None,
         literal_values: Annotated[LiteralValues, typer.Option(
@@ -51,7 +51,7 @@ def register(app: Any) -> None:
             help="Put generated resources in NAME (in each module's directory) instead of after each task definition.")] = None,
         fmt: Annotated[Format, typer.Option("--format", help="diff (default) or json (the plan, the diffs and notes).")] = Format.diff,
     ) -> None:
-        """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to do, 1 changes needed, 2 errors)."""
+        """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to change, 1 --write would change files, 2 errors)."""
         from ..model import EcsfixError
         from .engine import rewrite as plan_rewrite
         from .engine import summary_markdown
@@ -79,8 +79,9 @@ def register(app: Any) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         for err in result.errors:
             print(err, file=sys.stderr)
-        # entries left in place (forms not rewritten) still need a change: never report "clean"
-        code = 1 if (result.changes and not write) or result.notes else 0
+        # 1 only when --write would change a file (SPEC §5.x); entries left for a manual fix are
+        # listed (stderr) but are `scan`'s to fail on
+        code = 1 if result.changes and not write else 0
         if check:
             for m in result.moved:
                 print(f"would move {m.task_definition} container {m.container}: {m.name}")

@@ -67,6 +67,11 @@ def environment_list(
 
 def unsupported(container: Container, entries: list[EnvEntry]) -> str | None:
     """Why these entries cannot move out of this container, or None when they can."""
+    return container_refusal(container) or next(filter(None, map(entry_refusal, entries)), None)
+
+
+def container_refusal(container: Container) -> str | None:
+    """Why no entry can move out of this container, or None."""
     obj = container.obj
     if obj is None:
         return "container is not a literal object"
@@ -74,17 +79,21 @@ def unsupported(container: Container, entries: list[EnvEntry]) -> str | None:
         return "empty container object"
     if container.secrets_expr is not None and not isinstance(container.secrets_expr, Lst):
         return "secrets that is not a literal list"
-    for e in entries:
-        if e.name is None:
-            return "an entry name is not a literal"
-        keys = set(re.findall(r'"([^"\\]+)"\s*:', e.span.text) if json_syntax_of(e) else
-                   re.findall(r'(?:^|[{,\s])"?([A-Za-z_][\w-]*)"?\s*=(?!=)', _without_strings(e.span.text)))
-        if keys - {"name", "value"}:
-            return f"the entry {e.name} has keys other than name and value"
-        if e.value is None:
-            return f"{e.name} has no value"
-        if "\n" in e.value.at_entry.span.text:
-            return "multi-line environment value"
+    return None
+
+
+def entry_refusal(e: EnvEntry) -> str | None:
+    """Why this one entry cannot move (its container's other entries still can), or None."""
+    if e.name is None:
+        return "an entry name is not a literal"
+    keys = set(re.findall(r'"([^"\\]+)"\s*:', e.span.text) if json_syntax_of(e) else
+               re.findall(r'(?:^|[{,\s])"?([A-Za-z_][\w-]*)"?\s*=(?!=)', _without_strings(e.span.text)))
+    if keys - {"name", "value"}:
+        return f"the entry {e.name} has keys other than name and value"
+    if e.value is None:
+        return f"{e.name} has no value"
+    if "\n" in e.value.at_entry.span.text:
+        return f"{e.name} has a multi-line value"
     return None
 
 

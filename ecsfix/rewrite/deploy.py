@@ -16,6 +16,7 @@ and so is an explicit Deny: overriding it is the user's call.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..iam import (
@@ -34,32 +35,35 @@ from ..model import Call, Finding, Lst, Obj, Span, Str, TaskDefinition
 from . import roles
 from .edits import Edit
 from .grants import DECRYPT, PARAMETER_READ, SECRET_READ, Grants, emit_policy
-from .plan import ModuleRewrite, Plan, where
+from .plan import ModuleRewrite, Plan, Unit, unit, where
 
 RULES = ("EF101", "EF102", "EF103", "EF104")
 _WRITE = re.compile(r"write `([^`]+)`$")
 
 
-def plan(mr: ModuleRewrite) -> Plan:
-    """Edits that fix EF101-EF104 findings in one module."""
-    out = Plan()
+def plan(mr: ModuleRewrite) -> list[Unit]:
+    """Edits that fix EF101-EF104 findings in one module: one unit per policy resource, then one
+    per task definition (they share `covered`, so the engine runs them in this order)."""
     by_resource: dict[str, list[Finding]] = {}
     for f in mr.findings:
         if f.rule in RULES and f.severity != "info":  # info: "cannot verify", nothing to fix
             by_resource.setdefault(f.resource, []).append(f)
     if not by_resource:
-        return out
+        return []
     model = IamModel.of(mr.module, mr.scan.resolver)
     addresses = {td.address for td in mr.scan.task_definitions}
     covered: dict[str, set[str]] = {}  # policy address -> secret ARN expressions its fixed Resources now grant
+    units: list[Unit] = []
     for address, policy_findings in by_resource.items():
         if address not in addresses:
-            out.extend(_fix_policy_resources(mr, policy_findings, covered))
+            first = policy_findings[0].span
+            units.append(Unit(f"deploy {address}", address, first.file.display, f"{first.file.display}:{first.line}: {address}",
+                              functools.partial(_fix_policy_resources, mr, policy_findings, covered)))
     for td in mr.scan.task_definitions:
         found = by_resource.get(td.address)
         if found:
-            out.extend(_plan_task_definition(mr, model, td, found, covered))
-    return out
+            units.append(unit("deploy", td, functools.partial(_plan_task_definition, mr, model, td, found, covered)))
+    return units
 
 
 # --------------------------------------------------------------------------- per task definition

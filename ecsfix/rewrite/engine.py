@@ -1,8 +1,8 @@
 """`ecsfix rewrite`: the driver. Scans each module, collects the planners' plans, applies them.
 
-Per module: load and scan it, run every planner (`PLANNERS`: EF001 for task definition
-resources, EF101-EF104 deploy-readiness fixes, EF001 for ECS module calls) on the same
-`ModuleRewrite`, merge their `Plan`s, splice each file's edits into its original text
+Per module: load and scan it, plan it (`planning.plan_module`: every planner, EF001 for task
+definition resources, EF101-EF104 deploy-readiness fixes, EF001 for ECS module calls, on the same
+`ModuleRewrite`, each unit guarded and the plans checked against each other), merge their `Plan`s, splice each file's edits into its original text
 (`edits.apply_and_realign`), and re-parse the result. A module is rewritten whole or not at all;
 nothing is written here (`safewrite.write_change` does that, for the CLI). `summary_markdown`
 renders the pull request description.
@@ -18,32 +18,27 @@ Layers (each imports only those below it; tests/test_imports.py checks):
     containers   edits inside one container: environment entries out, secrets items in
     forms/*      EF001 planners (task_definition + one ResourceForm per form; module_inputs)
     deploy       EF101-EF104 planner
+    planning     the planners' units, run guarded, conflicts resolved; `decisions` for scan's `fixable`
     engine       this file; changes (FileChange, redacted diff) and safewrite sit beside it
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..discover import discover
 from ..model import EcsfixError, SourceFile
 from ..rules.base import RuleContext
 from ..scan import load_module, run_rules, scan_module
-from . import deploy
 from .changes import FileChange
 from .edits import Edit, apply_and_realign, apply_edits
-from .forms import module_inputs, task_definition
 from .plan import ModuleRewrite, Moved, Names, Options, Plan
+from .planning import plan_module
 from .safewrite import write_change
 
 __all__ = ["Edit", "FileChange", "Moved", "Options", "RewriteResult", "apply_edits", "rewrite", "write_change"]
-
-# Notes and generated blocks come in this order; a role created for a task definition (EF101) is
-# created once, by the first planner that asks for it (`roles.created_role`).
-PLANNERS: tuple[Callable[[ModuleRewrite], Plan], ...] = (task_definition.plan, deploy.plan, module_inputs.plan)
-
 
 @dataclass
 class RewriteResult:
@@ -74,10 +69,7 @@ def rewrite(
         ms = scan_module(module, root, found.focus.get(directory))
         ctx = RuleContext(module=module, resolver=ms.resolver)
         findings = list(run_rules(ms.task_definitions, ctx))
-        mr = ModuleRewrite(module, ms, findings, Names(module.files), options)
-        plan = Plan()
-        for planner in PLANNERS:
-            plan.extend(planner(mr))
+        plan = plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
         result.notes.extend(plan.notes)
         result.warnings.extend(plan.warnings)
         result.fixed.extend(plan.fixed)

@@ -9,16 +9,24 @@ original text back to front and re-parses the result before anything is written.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..model import Finding, SourceFile, TaskDefinition
 from .edits import Edit
 
 if TYPE_CHECKING:
     from ..module import Module
-    from ..scan import ModuleScan
+    from ..resolve import Resolver
+
+
+class Scanned(Protocol):
+    """What the planners read of the scan of a module (`scan.ModuleScan`; a protocol, so that the
+    scan can ask the planners what they would move without an import cycle)."""
+
+    resolver: Resolver
+    task_definitions: list[TaskDefinition]
 
 _ADDRESS = re.compile(
     r'^[ \t]*(resource|data)[ \t]+"([^"]+)"[ \t]+"([^"]+)"|^[ \t]*(variable|module)[ \t]+"([^"]+)"', re.M
@@ -74,11 +82,30 @@ class Plan:
 
 
 @dataclass
+class Unit:
+    """One planner's work on one resource: the engine runs it guarded, and keeps or drops its plan whole.
+
+    `at` is the `FILE:LINE: ADDRESS` prefix of notes about it (`where(td)`), `file` the file it
+    names in an error line, `key` what identifies it across two planning passes."""
+
+    key: str
+    resource: str
+    file: str
+    at: str
+    run: Callable[[], Plan]
+
+
+def unit(planner: str, td: TaskDefinition, run: Callable[[], Plan]) -> Unit:
+    """The unit of `planner`'s work on task definition `td`."""
+    return Unit(f"{planner} {td.address}", td.address, td.span.file.display, where(td), run)
+
+
+@dataclass
 class ModuleRewrite:
     """What a planner gets for one module."""
 
     module: Module
-    scan: ModuleScan
+    scan: Scanned
     findings: list[Finding]  # every rule's findings in this module (suppressions applied)
     names: Names
     options: Options

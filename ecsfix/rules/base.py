@@ -27,7 +27,7 @@ class RuleContext:
 
     def finding(self, rule_id: str, span: Span, td: TaskDefinition, container: str, *, name: str | None = None,
                 reason: str | None = None, preview: str | None = None, fixable: bool | None = None,
-                message: str, why: str = "", severity: str | None = None) -> Finding:
+                message: str, why: str = "", severity: str | None = None, manual: str | None = None) -> Finding:
         """`severity` overrides the rule's own for this finding (a configured severity wins)."""
         rule = RULES[rule_id]
         if td.defined_in:
@@ -50,6 +50,7 @@ class RuleContext:
             message=message,
             why=why,
             through_call=td.through_call,
+            manual=manual,
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..model import Container, EnvEntry, Expr, Finding, Interp, Ref, Str, TaskDefinition, Value
 from ..secrets import Verdict, classify, key_pair, pointer_word
@@ -11,9 +11,11 @@ from .base import RuleContext
 from .values import ValueView, view
 from .variables import access_key_half, evidence, scalar_typed, unknown_variable
 
-# The forms `ecsfix rewrite` edits (`FORMS` in rewrite/forms/task_definition.py, and
-# rewrite/forms/module_inputs.py); the rest get a "by hand" hint.
-REWRITABLE_FORMS = frozenset({"jsonencode", "heredoc", "file", "templatefile", "template_file", "string", "local", "module"})
+# Whether `ecsfix rewrite` moves an entry is decided by the rewrite's own planners, after the rules
+# ran (`settle`, called by the scan with `rewrite.planning.decisions`): until then every finding
+# says BY_HAND and is not fixable.
+BY_HAND = "move it to `secrets` by hand"
+REWRITE = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
 
 
 @dataclass(frozen=True)
@@ -95,27 +97,27 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             if unknown is not None and seen.text == "":  # a null or "" default: show where it is set
                 seen = ValueView(None, unknown, False)
             named = bool(entry.name and entry.name.strip())  # a secret needs a name to be moved under
-            fixable = td.form in REWRITABLE_FORMS and named and td.kind != "plan"
             invalid = ctx.resolver is not None and ctx.resolver.read_leniently(container.span)
-            if entry.maybe:  # moving it would make the secret unconditional: a person decides
-                fixable = False
-                hint = ("move it to `secrets` by hand (it is in a conditional branch, `cond ? [...] : []`: "
-                        "present when the condition holds)")
-            elif invalid:
-                fixable = False
-                hint = ("fix the JSON first (a line break inside a string, reported as an error), "
-                        "then move it to `secrets`")
-            elif td.kind == "plan":
+            # `manual`: why the rule itself leaves the entry to a person, whatever the rewrite could do
+            manual: str | None = None
+            if td.kind == "plan":
                 hint = "move it to `secrets` in the configuration that produces this plan (`ecsfix rewrite` on it)"
-            elif fixable:
-                hint = "move it to `secrets` (run `ecsfix rewrite` to preview the fix)"
+                manual = "a plan is fixed in the configuration that produces it"
+            elif entry.maybe:  # moving it would make the secret unconditional: a person decides
+                manual = ("it is in a conditional branch (`cond ? [...] : []`), present when the condition "
+                          "holds; moving it would make it unconditional")
+                hint = f"move it to `secrets` by hand ({manual})"
+            elif invalid:
+                manual = "the JSON around it is invalid (a line break inside a string)"
+                hint = "fix the JSON first (a line break inside a string, reported as an error), then move it to `secrets`"
             elif not named:
-                hint = ("give it the name the application reads and move it to `secrets` "
-                        "(an entry without a name is not moved automatically)")
+                manual = "an entry without a name is not moved automatically"
+                hint = f"give it the name the application reads and move it to `secrets` ({manual})"
             elif td.by_hand:
+                manual = td.by_hand
                 hint = td.by_hand
             else:
-                hint = "move it to `secrets` by hand (this form is not rewritten automatically)"
+                hint = BY_HAND  # `settle` turns it into the rewrite's decision
             if judged.hint:
                 hint += f"; {judged.hint}"
             if seen.literal and seen.text and judged.committed and "interpolated from" not in verdict.why:
@@ -133,11 +135,28 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 name=entry.name,
                 reason=verdict.reason,
                 preview=seen.preview,
-                fixable=fixable,
+                fixable=False,
                 message=f"{verdict.why}{via}: plaintext in the task definition; {hint}",
                 why=verdict.why,
                 severity=judged.severity,
+                manual=manual,
             )
+
+
+def settle(findings: list[Finding], decisions: dict[tuple[str, str, str | None], str | None]) -> list[Finding]:
+    """EF001 findings with the rewrite's decision: fixable when it moves the entry, else the
+    message says why it does not (`decisions`: None = moved, or the reason)."""
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.resource, f.container, f.name)
+        if f.rule == "EF001" and f.manual is None and key in decisions and BY_HAND in f.message:
+            why = decisions[key]
+            if why is None:
+                f = replace(f, fixable=True, message=f.message.replace(BY_HAND, REWRITE, 1))
+            else:
+                f = replace(f, message=f.message.replace(BY_HAND, f"{BY_HAND} (ecsfix rewrite leaves it: {why})", 1))
+        out.append(f)
+    return out
 
 
 def _pointer(name: str | None, value: Value | None) -> bool:

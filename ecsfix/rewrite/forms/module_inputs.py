@@ -20,6 +20,7 @@ access depends on the module (inputs checked against the modules' source):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ from ..generate import (
     write_only,
 )
 from ..hclgen import add_block_attribute, add_map_item, hcl_key, hcl_string, instance_suffix, meta_of
-from ..plan import ModuleRewrite, Moved, Plan, where
+from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import execution_role_target
 from .base import Refuse, hcl_expression, moved_value
 
@@ -94,17 +95,18 @@ class _Call:
     moves: list[_Move] = field(default_factory=list)
 
 
-def plan(mr: ModuleRewrite) -> Plan:
-    """Edits that move EF001 module-input entries into the module's own `secrets` inputs."""
-    plan = Plan()
-    flagged = [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+def plan(mr: ModuleRewrite) -> list[Unit]:
+    """Edits that move EF001 module-input entries into the module's own `secrets` inputs (one unit
+    per module call, or per service of a terraform-aws-modules root call)."""
+    units: list[Unit] = []
+    flagged = [f for f in mr.findings if f.rule == "EF001" and f.manual is None]
     for td in mr.scan.task_definitions:
-        if td.kind != "module":
-            continue
+        if td.kind != "module" or td.form == "wrapper":
+            continue  # a wrapper: an input of the user's own module (a note from task_definition.plan)
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
         if spans:
-            plan.extend(_plan_call(mr, td, spans))
-    return plan
+            units.append(unit("EF001 module", td, functools.partial(_plan_call, mr, td, spans)))
+    return units
 
 
 def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, int, int]]) -> Plan:
@@ -132,6 +134,11 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
         call.label = f"{block.labels[0]}_{key}"
     for container in td.containers:
         entries = flagged_entries(container, flagged)
+        for e in entries:
+            odd = _odd(e)
+            if odd:  # one odd entry stays; the others still move
+                plan.notes.append(f"{at} container {container.display_name}: not rewritten: {odd}; move it by hand")
+        entries = [e for e in entries if _odd(e) is None]
         if not entries:
             continue
         move, why = _classify(call, container, entries)
@@ -157,24 +164,33 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
     keys = secret_keys(mr, secret)
     values = keys.values
     variables: list[dict[str, str]] = []
+    moving = 0
     for move in call.moves:
         move_keys: list[str] = []
+        kept: list[EnvEntry] = []
         for e in move.entries:
             assert e.name is not None
             try:
                 expr, var_name = moved_value(mr, td, e, call.label, variables, plan, hcl_expression)
-            except Refuse as exc:
+            except Refuse as exc:  # this entry stays; the others still move
                 plan.notes.append(f"{at} container {move.container.display_name}: not rewritten: {exc}")
-                return Plan(notes=plan.notes)
+                continue
             assert expr is not None  # module inputs are HCL: every expression can move
+            kept.append(e)
             move_keys.append(keys.key(e.name, expr))
             plan.moved.append(Moved(td.address, move.container.display_name, e.name, var_name))
+        move.entries = kept
+        moving += len(kept)
+        if not kept:
+            continue
         if move.shape == "object":
             assert move.env_list is not None
             value_from = {e.name or "": f"{arn_in_string}:{k}::" for e, k in zip(move.entries, move_keys, strict=True)}
             container_edits(plan, move.container, move.env_list, move.entries, False, value_from)
         else:
             _input_edits(plan, call, move, arn_in_string, move_keys)
+    if not moving:
+        return Plan(notes=plan.notes)
 
     if grant.mode == "exec_arns" and grant.arns_in is not None:
         _add_exec_arn(plan, grant.arns_in, secret.arn)
@@ -225,14 +241,18 @@ def _service_object(mr: ModuleRewrite, td: TaskDefinition, block: Block) -> Obj 
     return None
 
 
+def _odd(e: EnvEntry) -> str | None:
+    """Why this one entry cannot move (the others still can), or None."""
+    if e.name is None:
+        return "an entry name is not a literal"
+    if e.value is None:
+        return f"{e.name} has no value"
+    if "\n" in e.value.at_entry.span.text:
+        return f"{e.name} has a multi-line value"
+    return None
+
+
 def _classify(call: _Call, container: Container, entries: list[EnvEntry]) -> tuple[_Move | None, str]:
-    for e in entries:
-        if e.name is None:
-            return None, "an entry name is not a literal"
-        if e.value is None:
-            return None, f"{e.name} has no value"
-        if "\n" in e.value.at_entry.span.text:
-            return None, "multi-line environment value"
     if call.kind in (TAM_SERVICE, TAM_ROOT):
         obj = container.obj
         if obj is None or not within(obj.span, call.block.span):

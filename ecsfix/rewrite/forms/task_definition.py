@@ -16,10 +16,18 @@ into one generated Secrets Manager secret (or SSM parameters) that the execution
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ...model import Block, Container, EnvEntry, Finding, Lst, Ref, Str, TaskDefinition
-from ..containers import add_shared_secrets, container_edits, environment_list, flagged_entries, unsupported
+from ..containers import (
+    add_shared_secrets,
+    container_edits,
+    container_refusal,
+    entry_refusal,
+    environment_list,
+    flagged_entries,
+)
 from ..generate import (
     SECRET_TYPES,
     Secret,
@@ -32,7 +40,7 @@ from ..generate import (
 )
 from ..grants import DECRYPT, SECRET_READ, Grants, emit_policy
 from ..hclgen import hcl_string, instance_suffix, meta_of
-from ..plan import ModuleRewrite, Moved, Plan, where
+from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import RoleTarget, execution_role_target, role_of
 from . import shared_env
 from .base import Refuse, ResourceForm, moved_value
@@ -54,19 +62,21 @@ FORMS: dict[str, type[ResourceForm]] = {
 }
 
 
-def plan(mr: ModuleRewrite) -> Plan:
-    """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring."""
-    out = Plan()
+def plan(mr: ModuleRewrite) -> list[Unit]:
+    """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring (one unit
+    per task definition, run by the engine; entries of an environment local that several
+    containers read move once, in a unit of their own, first: `shared_env`)."""
     flagged = _planned(mr)
-    # entries of an environment local several containers read move once, first (`shared_env`)
     shared_locals = shared_env.plan(mr, {(f.span.file.path, f.span.start, f.span.end) for f in flagged})
-    out.extend(shared_locals.plan)
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
             if c.obj is not None and td.block is not None and c.obj.span.file is not td.block.file:
                 users.setdefault(c.obj.span.file.path, set()).add(td.address)
-    _note_unfixable(mr, out)
+    notes = Plan()
+    _note_unfixable(mr, notes)
+    units = [Unit("EF001 notes", "", "", "", lambda: notes),
+             Unit("EF001 shared locals", "", "", "", lambda: shared_locals.plan)]
     for td in mr.scan.task_definitions:
         if td.kind == "module":
             continue  # the module planner (`module_inputs`) rewrites module inputs
@@ -76,30 +86,52 @@ def plan(mr: ModuleRewrite) -> Plan:
             continue
         shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
         if shared:
-            out.notes.append(
-                f"{where(td)}: not rewritten: "
-                f"{os.path.basename(shared[0])} is shared by {len(users[shared[0]])} task definitions; move the entries by hand"
-            )
+            note = (f"{where(td)}: not rewritten: {os.path.basename(shared[0])} is shared by "
+                    f"{len(users[shared[0]])} task definitions; move the entries by hand")
+            units.append(unit("EF001", td, functools.partial(Plan, notes=[note])))
             continue
-        td_plan = plan_task_definition(mr, td, spans, shared_locals.prefix)
-        out.extend(td_plan)
-        for c in td.containers:  # its own entries stayed: it still reads the shared local's secrets
-            prefix = shared_locals.prefix.get(id(c.obj))
-            if prefix and not any(m.container == c.display_name for m in td_plan.moved):
-                add_shared_secrets(out, c, prefix)
-    return out
+        units.append(unit("EF001", td, functools.partial(_with_shared, mr, td, spans, shared_locals.prefix)))
+    return units
+
+
+def _with_shared(mr: ModuleRewrite, td: TaskDefinition, spans: set[tuple[str, int, int]],
+                 prefix: dict[int, str]) -> Plan:
+    """`plan_task_definition`, and `secrets = local.<shared>` for the containers with entries of
+    their own next to a shared local's, when none of their own could move."""
+    td_plan = plan_task_definition(mr, td, spans, prefix)
+    for c in td.containers:
+        shared = prefix.get(id(c.obj))
+        if shared and not any(m.container == c.display_name for m in td_plan.moved):
+            add_shared_secrets(td_plan, c, shared)
+    return td_plan
+
+
+def _rewritten(td: TaskDefinition) -> bool:
+    """A task definition this planner rewrites: a resource in one of `FORMS`, or a Terraform 0.11
+    `"${...}"` string that leads to one (`underlying_form`)."""
+    return td.kind == "resource" and (td.form in FORMS or td.form == "string")
 
 
 def _planned(mr: ModuleRewrite) -> list[Finding]:
-    """The EF001 findings this planner tries to move: the ones the scan calls fixable."""
-    return [f for f in mr.findings if f.rule == "EF001" and f.fixable]
+    """The EF001 findings this planner tries to move: those in task definitions it rewrites, less
+    the ones the rule itself leaves to a person (`Finding.manual`: a conditional branch, invalid
+    JSON, no name, a value that comes through a module call)."""
+    rewritten = {td.address for td in mr.scan.task_definitions if _rewritten(td)}
+    return [f for f in mr.findings if f.rule == "EF001" and f.resource in rewritten and f.manual is None]
 
 
 def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
-    """Findings the scan marks not fixable: one note per task definition, naming the entries."""
-    planned = {id(f) for f in _planned(mr)}
-    by_hand = [f for f in mr.findings if f.rule == "EF001" and not f.fixable and id(f) not in planned]
+    """Findings in task definitions no planner rewrites: one note per task definition, naming the
+    entries (plans: the finding itself says to fix the configuration that produces it); and
+    findings the rule itself leaves to a person, one note each with its reason."""
+    by_hand = [f for f in mr.findings if f.rule == "EF001"]
+    for f in by_hand:
+        if f.manual is not None and f.resource in {td.address for td in mr.scan.task_definitions if _rewritten(td)}:
+            out.notes.append(f"{f.file}:{f.line}: {f.resource} container {f.container}: not rewritten: "
+                             f"{f.name or 'an entry without a name'}: {f.manual}; move it to `secrets` by hand")
     for td in mr.scan.task_definitions:
+        if _rewritten(td) or td.kind == "module" and td.form != "wrapper":
+            continue
         names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
         if names and td.form == "wrapper":
             out.notes.append(f"{where(td)}: not rewritten: an input of your "
@@ -151,21 +183,24 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
     variables: list[dict[str, str]] = []
     parameters: list[dict[str, str]] = []
     template_vars: list[tuple[str, str]] = []  # (name, arn expression) passed to the template
+    moving = 0
     for container, env_list, entries in pending:
         value_from: dict[str, str] = {}
+        movable: list[EnvEntry] = []
         for e in entries:
             assert e.name is not None
             try:
                 expr, var_name = moved_value(mr, td, e, label, variables, plan, form.expression)
             except Refuse as exc:
                 plan.notes.append(f"{at} container {container.display_name}: not rewritten: {exc}")
-                return Plan(notes=plan.notes)
+                continue
             if expr is None:
                 plan.notes.append(
                     f"{at} container {container.display_name}: not rewritten: the value of {e.name} "
                     "cannot be expressed outside the template; move it by hand"
                 )
-                return Plan(notes=plan.notes)
+                continue
+            movable.append(e)
             key = keys.key(e.name, expr)
             plan.moved.append(Moved(td.address, container.display_name, e.name, var_name))
             if ssm:
@@ -181,8 +216,12 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
                 value_from[e.name] = "${" + f"{secret.name}_arn" + "}:" + key + "::"
             else:
                 value_from[e.name] = "${" + secret.arn + "}:" + key + "::"
-        container_edits(plan, container, env_list, entries, form.json_syntax, value_from,
-                        (shared or {}).get(id(container.obj)))
+        if movable:
+            moving += len(movable)
+            container_edits(plan, container, env_list, movable, form.json_syntax, value_from,
+                            (shared or {}).get(id(container.obj)))
+    if not moving:
+        return Plan(notes=plan.notes)
     if form.templated and not ssm:
         template_vars.append((f"{secret.name}_arn", secret.arn))
 
@@ -212,14 +251,21 @@ def _movable(
         env_list, why = environment_list(mr, td, container, entries, form.follow_local)
         if why is None:
             assert env_list is not None
-            why = unsupported(container, entries)
+            why = container_refusal(container)
         if why:
             plan.notes.append(
                 f"{where(td)} container {container.display_name}: not rewritten: {why}; move the entries by hand"
             )
             continue
         assert env_list is not None
-        pending.append((container, env_list, entries))
+        odd = [(e, entry_refusal(e)) for e in entries]
+        for _, why in odd:
+            if why:  # one odd entry stays; the others still move
+                plan.notes.append(f"{where(td)} container {container.display_name}: not rewritten: {why}; "
+                                  "move it by hand")
+        entries = [e for e, why in odd if why is None]
+        if entries:
+            pending.append((container, env_list, entries))
     return pending
 
 
