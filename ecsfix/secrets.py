@@ -371,9 +371,22 @@ def prose_says_secret(text: str) -> str | None:
     toks = [t.rstrip(_DIGITS) or t for t in _SPLIT_RE.split(text.upper()) if t]
     if not toks or not _PROSE_POINTERS.isdisjoint(toks) or not _FLAG_VERBS.isdisjoint(toks):
         return None
-    # weak AUTH terms and PASS ("extra arguments to pass to ...": a verb in prose) say nothing here
-    hits = [h for h in _find_hits(toks, ()) if not h[3] and h[2] != "PASS"]
+    # weak AUTH terms and PASS ("extra arguments to pass to ...": a verb in prose) say nothing here;
+    # nor does a term after a preposition ("user email returned in the token", "claim from the JWT"):
+    # it says where the value is found, not what it is
+    hits = [h for h in _find_hits(toks, ()) if not h[3] and h[2] != "PASS" and not _after_preposition(toks, h[0])]
     return hits[-1][2] if hits else None
+
+
+_PROSE_PREPOSITIONS = frozenset({"IN", "FROM", "INSIDE", "WITHIN", "VIA", "INTO"})  # not OF: "map of secrets"
+_ARTICLES = frozenset({"A", "AN", "THE", "ITS", "EACH", "EVERY"})
+
+
+def _after_preposition(toks: list[str], start: int) -> bool:
+    i = start - 1
+    while i >= 0 and toks[i] in _ARTICLES:
+        i -= 1
+    return i >= 0 and toks[i] in _PROSE_PREPOSITIONS
 
 
 def benign_value(value: str, *, config: DetectConfig | None = None) -> bool:

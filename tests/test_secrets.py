@@ -775,6 +775,11 @@ def test_carries_credentials(name: str, expected: bool) -> None:
         ("Enable basic auth", None),
         ("The environment name", None),
         ("Authentication method", None),
+        # where the value is found, not what it is (real-world: OIDC claim names "returned in token")
+        ("Applicant OIDC login user email returned in token", None),
+        ("User locale claim read from the ID token", None),
+        ("Audience expected in the JWT", None),
+        ("List of API keys accepted by the gateway", "API_KEY"),
     ],
 )
 def test_prose_says_secret(text: str, kind: str | None) -> None:
