@@ -35,9 +35,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_VENV_BIN = Path("/tmp/bench-venv/bin")
-ALL_TOOLS = ["grep", "ecsfix-cold", "ecsfix-warm", "ecsfix-nocache", "ecsfix-version", "ecsfix-onefile", "trivy",
-             "checkov", "checkov-secrets"]
-DEFAULT_TOOLS = ["grep", "ecsfix-cold", "ecsfix-warm", "ecsfix-version", "ecsfix-onefile", "trivy", "checkov"]
+ALL_TOOLS = ["grep", "ecsfix-cold", "ecsfix-warm", "ecsfix-nocache", "ecsfix-version", "ecsfix-onefile",
+             "ecsfix-rewrite", "trivy", "checkov", "checkov-secrets"]
+DEFAULT_TOOLS = ["grep", "ecsfix-cold", "ecsfix-warm", "ecsfix-version", "ecsfix-onefile", "ecsfix-rewrite", "trivy",
+                 "checkov"]
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 # ----------------------------------------------------------------------------- measuring
@@ -215,6 +216,28 @@ def score_ecsfix(out: Path, tree: Path, rows: list[dict[str, Any]]) -> Score:
             t.hit.add(i)
     errs = len(data.get("errors", []) or [])
     return t.score(other, n, f"{errs} parse errors reported" if errs else "")
+
+
+def score_rewrite(out: Path, tree: Path, rows: list[dict[str, Any]]) -> Score:
+    """`ecsfix rewrite --format json` (a preview: nothing is written): entries it would move, against
+    the leaks planted; a look-alike name among the moved ones is counted against it (the plan lists
+    moves by resource, container and name, not by file)."""
+    t = Truth(rows)
+    try:
+        data = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return t.score(0, 0, f"unreadable output: {e}", ok=False)
+    moved = data.get("moved", []) or []
+    notes = len(data.get("notes", []) or [])
+    errs = len(data.get("errors", []) or [])
+    leaks = sum(1 for r in rows if r["leak"])
+    names = {r["name"] for r in rows if not r["leak"]} - {r["name"] for r in rows if r["leak"]}
+    wrong = sum(1 for m in moved if m.get("name") in names)
+    note = f"{len(moved)} entries moved of {leaks} leaks planted; {notes} notes, {errs} errors"
+    if wrong:
+        note += f"; {wrong} look-alike names moved"
+    return Score(leaks_found=len(moved), leaks_total=leaks, lookalikes_flagged=wrong,
+                 lookalikes_total=len(rows) - leaks, other=0, findings=len(moved), note=note)
 
 
 def _mentions(name: str, text: str) -> bool:
@@ -410,6 +433,15 @@ def build_tools(a: argparse.Namespace, tree: Path, work: Path, rows: list[dict[s
 
                 tools.append(Tool(f"ecsfix scan ONE FILE ({first})", one([*base, "scan", first], one_env), None,
                                   a.runs, per_run=fresh_one, version=ver))
+            elif name == "ecsfix-rewrite":  # the preview of the whole tree's fix (plans, renders, re-parses; writes nothing)
+                rewrite_env = dict(env)
+
+                def fresh_rw(e: dict[str, str] = rewrite_env) -> None:
+                    e["ECSFIX_CACHE_DIR"] = tempfile.mkdtemp(prefix="cache-rw-", dir=work)
+
+                tools.append(Tool("ecsfix rewrite (preview, whole tree)",
+                                  one([*base, "rewrite", str(tree), "--format", "json"], rewrite_env), score_rewrite,
+                                  a.runs, per_run=fresh_rw, version=ver))
             elif name == "ecsfix-nocache":
                 tools.append(Tool("ecsfix --no-cache", one([*args, "--no-cache"], env), score_ecsfix, a.runs,
                                   version=ver))
