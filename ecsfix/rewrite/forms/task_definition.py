@@ -125,10 +125,16 @@ def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
     entries (plans: the finding itself says to fix the configuration that produces it); and
     findings the rule itself leaves to a person, one note each with its reason."""
     by_hand = [f for f in mr.findings if f.rule == "EF001"]
+    # per entry, with the rule's own reason: in the task definitions this planner rewrites, and in
+    # module calls (catalogue modules ecsfix does not edit, values passed through a local module);
+    # your own wrapper modules get the one note below, plans the finding itself
+    per_entry = {td.address for td in mr.scan.task_definitions
+                 if _rewritten(td) or td.kind == "module" and td.form != "wrapper"}
     for f in by_hand:
-        if f.manual is not None and f.resource in {td.address for td in mr.scan.task_definitions if _rewritten(td)}:
+        if f.manual is not None and f.resource in per_entry:
+            todo = "" if "by hand" in f.manual else "; move it to `secrets` by hand"
             out.notes.append(f"{f.file}:{f.line}: {f.resource} container {f.container}: not rewritten: "
-                             f"{f.name or 'an entry without a name'}: {f.manual}; move it to `secrets` by hand")
+                             f"{f.name or 'an entry without a name'}: {f.manual}{todo}")
     for td in mr.scan.task_definitions:
         if _rewritten(td) or td.kind == "module" and td.form != "wrapper":
             continue
