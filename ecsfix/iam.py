@@ -616,6 +616,7 @@ class KeyRef:
 
 
 _MAX_DEPTH = 16
+_LAST_SEGMENT = ("[^/]+$", "[^/]*$")  # regex() patterns that take a role ARN's last path segment: its name
 _FAMILIES = ("aws_iam_", "aws_kms_", "aws_secretsmanager_", "aws_ssm_", "aws_vpc_endpoint", "aws_route")
 
 _CACHE: weakref.WeakKeyDictionary[object, IamModel] = weakref.WeakKeyDictionary()
@@ -900,7 +901,7 @@ class IamModel:
         return ref
 
     def _names_role(self, role: RoleRef, expr: Expr | None) -> bool:
-        for text, _ in self.texts(expr):
+        for text, _ in self.texts(self._role_name_of_arn(expr)):
             if len(text) == 1 and isinstance(text[0], Sym):
                 ident = identity(text[0].source)
                 if ident is not None and (role.block is not None and ident.address == role.address
@@ -912,6 +913,16 @@ class IamModel:
             if lit is not None and lit.rsplit("/", 1)[-1] in role.names:
                 return True
         return False
+
+    def _role_name_of_arn(self, expr: Expr | None) -> Expr | None:
+        """`regex("[^/]+$", ARN)` (the role name ecsfix derives from an execution role ARN given as a
+        variable, a local or a module output) names the role the ARN names: the ARN itself."""
+        resolved, _ = self.resolve(expr)
+        if isinstance(resolved, Call) and resolved.name == "regex" and len(resolved.args) == 2:
+            pattern = resolved.args[0]
+            if isinstance(pattern, Str) and pattern.value in _LAST_SEGMENT:
+                return resolved.args[1]
+        return expr
 
     def role_policies(self, role: RoleRef) -> RolePolicies:
         key = role.address

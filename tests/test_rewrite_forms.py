@@ -70,6 +70,9 @@ CASES = [
     Case("oneline_heredoc", "one-line JSON containers", ("SENTRY_AUTH_TOKEN",), ("hunter2-sentry",), ("APP_ENV", "LOG_LEVEL")),
     Case("oneline_hcl", "one-line HCL container", ("MAILGUN_API_KEY",), (), ("TZ",)),
     Case("exclusive_inline_role", "role with inline_policy blocks", ("DB_PASSWORD",), role="inline_policy"),
+    # the execution role ARN through a local: the policy names it by the ARN's last segment
+    Case("role_local", "execution_role_arn = local.x", ("DB_PASSWORD",), role='regex("[^/]+$", local.execution_role_arn)'),
+    Case("role_local_inline", "local.x naming a role with inline_policy blocks", ("DB_PASSWORD",), role="inline_policy"),
     # container definitions held in a local: `container_definitions = local.x`
     Case("templatefile_local", "templatefile() in a local", ("DB_PASSWORD", "QUEUE_API_KEY", "SMTP_PASSWORD"),
          ("hunter2",), ("LOG_LEVEL", "TZ"), task_definitions=3),

@@ -89,7 +89,7 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         m = _ROLE_DATA.match(role.source)
         if m:
             return RoleTarget(f"data.aws_iam_role.{m.group(1)}{m.group(2) or ''}.name")
-        return RoleTarget(f'regex("[^/]+$", {role.span.text})')
+        return _through_reference(mr, role)
     if isinstance(role, Str) and role.value is not None and not role.is_template:
         m2 = _ROLE_ARN.match(role.value)
         if m2:
@@ -97,6 +97,20 @@ def role_of(mr: ModuleRewrite, td: TaskDefinition) -> RoleTarget:
         return RoleTarget(None, f"{here}: execution_role_arn is not a role ARN: fix it before moving secrets")
     assert role is not None
     return RoleTarget(f'regex("[^/]+$", {role.span.text})')
+
+
+def _through_reference(mr: ModuleRewrite, role: Ref) -> RoleTarget:
+    """A role ARN given as a local (or another reference): the policy names the role by the ARN's
+    last segment, and a role of this module it resolves to is found, so that its exclusive policy
+    management (`inline_policy` blocks) is respected."""
+    from ..iam import IamModel  # lazily: the IAM model loads only when a task pulls secrets
+
+    target = RoleTarget(f'regex("[^/]+$", {role.span.text})')
+    found = IamModel.of(mr.module, mr.scan.resolver).role_of(role).block
+    if found is not None and found.type == "resource" and len(found.labels) == 2:
+        target.resource = found
+        target.exclusive, target.exclusive_block = exclusive_management(mr, found.labels[1], found)
+    return target
 
 
 def exclusive_management(mr: ModuleRewrite, name: str, block: Block | None) -> tuple[str | None, Block | None]:
