@@ -87,6 +87,12 @@ CASES = [
          role="aws_iam_role.web_exec.id | aws_iam_role.worker_exec.id",
          generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
                     "aws_secretsmanager_secret_version")),
+    # one template file several task definitions render, each with its own variables
+    Case("templatefile_shared", "templatefile() of one file in 3 task definitions, 2 roles",
+         ("DB_PASSWORD", "STRIPE_SECRET_KEY") * 3, (), ("LOG_LEVEL",),
+         role="aws_iam_role.exec.id | aws_iam_role.worker_exec.id",
+         generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
+                    "aws_secretsmanager_secret_version")),
     Case("concat_common_env", "environment = concat(local.common_env, [...])",
          ("DATABASE_PASSWORD",) * 3 + ("STRIPE_SECRET_KEY", "MAILGUN_API_KEY"), ("key-hunter2",),
          ("APP_ENV", "PORT", "QUEUE"), task_definitions=3),
@@ -451,21 +457,61 @@ def test_cli_rejects_output_file_paths(tmp_path: Path, capsys: pytest.CaptureFix
     assert "--output-file" in capsys.readouterr().err
 
 
-def test_template_shared_by_two_task_definitions_is_left_with_a_note(tmp_path: Path) -> None:
-    (tmp_path / "c.tpl").write_text(
-        '[\n  {\n    "name": "app",\n    "image": "${image}",\n    "environment": [\n'
-        '      { "name": "DB_PASSWORD", "value": "hunter2" }\n    ]\n  }\n]\n'
-    )
-    tds = "".join(
+SHARED_TEMPLATE = (
+    '[\n  {\n    "name": "app",\n    "image": "${image}",\n    "environment": [\n'
+    '      { "name": "LOG_LEVEL", "value": "info" },\n'
+    '      { "name": "API_TOKEN", "value": "${api_token}" },\n'
+    '      { "name": "DB_PASSWORD", "value": "${db_password}" }\n    ]\n  }\n]\n'
+)
+A_VARS = '{ image = "a", db_password = var.db_password, api_token = var.api_token }'
+
+
+@pytest.mark.parametrize(("b_vars", "moved", "why"), [
+    pytest.param('merge({ db_password = var.db_password }, { image = "b", api_token = var.api_token })',
+                 ("API_TOKEN", "DB_PASSWORD"), None, id="agree"),
+    pytest.param('{ image = "b", db_password = var.other_password, api_token = var.api_token }', ("API_TOKEN",),
+                 "the value of DB_PASSWORD is passed differently by the calls", id="one-value-disagrees"),
+    pytest.param("var.template_vars", (),
+                 "the variables of aws_ecs_task_definition.b are not a literal map or merge(..., { ... })",
+                 id="vars-not-literal"),
+    pytest.param('merge(var.common, { image = "b" })', (),
+                 "the variables of aws_ecs_task_definition.b merge var.common, which is not a literal map",
+                 id="merge-of-a-variable"),
+])
+def test_template_shared_by_two_task_definitions(tmp_path: Path, b_vars: str, moved: tuple[str, ...],
+                                                 why: str | None) -> None:
+    (tmp_path / "c.tpl").write_text(SHARED_TEMPLATE)
+    (tmp_path / "main.tf").write_text("".join(
         f'resource "aws_ecs_task_definition" "{n}" {{\n  family             = "{n}"\n'
         f'  execution_role_arn = aws_iam_role.exec.arn\n'
-        f'  container_definitions = templatefile("${{path.module}}/c.tpl", {{ image = "{n}" }})\n}}\n\n'
-        for n in ("a", "b")
-    )
-    (tmp_path / "main.tf").write_text(tds)
+        f'  container_definitions = templatefile("${{path.module}}/c.tpl", {v})\n}}\n\n'
+        for n, v in {"a": A_VARS, "b": b_vars}.items()
+    ))
     result = rewrite([str(tmp_path)])
-    assert result.errors == [] and result.changes == []
-    assert sum("c.tpl is shared by 2 task definitions" in n for n in result.notes) == 2
+    assert result.errors == []
+    # the template is edited once, each call passes the one secret's ARN
+    assert sorted((m.task_definition, m.name) for m in result.moved) == sorted(
+        (f"aws_ecs_task_definition.{td}", name) for td in "ab" for name in moved)
+    notes = [n for n in result.notes if "shared by 2 task definitions" in n and "c.tpl" in n]
+    if why is None:
+        assert notes == []
+    else:
+        assert len(notes) == 2 and all(why in n and n.endswith("by hand") for n in notes), notes
+    flagged = {(f.resource, f.name, f.fixable) for f in scan([str(tmp_path)]).findings if f.rule == "EF001"}
+    assert flagged == {(f"aws_ecs_task_definition.{td}", name, name in moved)
+                       for td in "ab" for name in ("API_TOKEN", "DB_PASSWORD")}
+    if not moved:
+        assert result.changes == []
+        return
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert tf.count("c_secrets_arn = aws_secretsmanager_secret.c_secrets.arn") == 2
+    assert tf.count('resource "aws_secretsmanager_secret" ') == 1
+    assert tf.count('resource "aws_iam_role_policy" ') == 1
+    assert ("DB_PASSWORD = var.db_password" in tf) is ("DB_PASSWORD" in moved)
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+    assert {f.name for f in scan([str(tmp_path)]).findings if f.rule == "EF001"} == {"API_TOKEN", "DB_PASSWORD"} - set(moved)
 
 
 # --------------------------------------------------------------------------- refusals (found on real-world files)
