@@ -662,3 +662,35 @@ def test_merged_container_local_is_left_with_a_note_per_task_definition(tmp_path
     assert result.errors == [] and result.changes == [] and result.moved == []
     notes = [n for n in result.notes if "written in local.container_common" in n]
     assert len(notes) == 2 and all("DB_PASSWORD" in n for n in notes), result.notes
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("${token}", "var.api_token", id="a-variable"),
+    pytest.param("${urlencode(token)}", "urlencode(var.api_token)", id="a-function-of-a-variable"),
+    pytest.param("sqs://${urlencode(key)}:${urlencode(token)}@",
+                 '"sqs://${urlencode(aws_iam_access_key.q.id)}:${urlencode(var.api_token)}@"', id="two-in-a-url"),
+    pytest.param("${lower(joined)}", 'lower(("${var.api_token}-x"))', id="a-template-value-is-parenthesised"),
+    pytest.param("${key.secret}", "aws_iam_access_key.q.id.secret", id="an-attribute-of-a-variable"),
+    pytest.param("${urlencode(missing)}", None, id="not-a-variable"),
+    pytest.param("${upper(lit)}", None, id="a-committed-literal-is-never-copied"),
+])
+def test_templatefile_value_expressions(tmp_path: Path, value: str, expected: str | None) -> None:
+    """A template value's `${...}` becomes HCL with each template variable replaced by what the
+    call passes for it (function names kept); anything unclear stays in the template, with a note."""
+    (tmp_path / "c.tpl").write_text('[\n  {\n    "name": "app",\n    "environment": [\n'
+                                    f'      {{ "name": "API_TOKEN", "value": "{value}" }}\n    ]\n  }}\n]\n')
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "a" {\n  family             = "a"\n'
+        '  execution_role_arn = aws_iam_role.exec.arn\n  container_definitions = templatefile("c.tpl", {\n'
+        '    token  = var.api_token\n    key    = aws_iam_access_key.q.id\n'
+        '    joined = "${var.api_token}-x"\n    lit    = "hunter2"\n  })\n}\n')
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    if expected is None:
+        assert result.moved == [] and result.changes == []
+        assert any("the value of API_TOKEN cannot be expressed outside the template" in n for n in result.notes)
+        return
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert f"    API_TOKEN = {expected}\n" in tf
+    assert parse_file(SourceFile(path="main.tf", display="main.tf", text=tf))
+
