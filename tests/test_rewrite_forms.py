@@ -732,3 +732,32 @@ def test_later_run_extends_the_generated_inline_policy(tmp_path: Path, later: st
         write_change(change)
     assert rewrite([str(directory)]).changes == []
     assert not [f for f in scan([str(directory)]).findings if f.rule == "EF102" and f.severity != "info"]
+
+
+@pytest.mark.parametrize("image", ["example/app:3", "example/app:${tag}"])
+def test_json_file_shared_by_two_task_definitions(tmp_path: Path, image: str) -> None:
+    """file() of one JSON file in two task definitions: edited once, each call becomes
+    templatefile() with the one secret's ARN; a file templatefile() would evaluate stays, noted."""
+    (tmp_path / "c.json").write_text('[\n  {\n    "name": "app",\n    "image": "' + image + '",\n'
+                                     '    "environment": [\n      { "name": "DB_PASSWORD", "value": "hunter2" }\n'
+                                     '    ]\n  }\n]\n')
+    (tmp_path / "main.tf").write_text("".join(
+        f'resource "aws_ecs_task_definition" "{n}" {{\n  family                = "{n}"\n'
+        f'  execution_role_arn    = aws_iam_role.exec.arn\n'
+        f'  container_definitions = file("${{path.module}}/c.json")\n}}\n\n' for n in ("a", "b")))
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    if "${" in image:
+        assert result.changes == [] and result.moved == []
+        assert sum("templatefile() would evaluate" in n and "c.json is shared by 2" in n for n in result.notes) == 2
+        return
+    assert sorted(m.task_definition for m in result.moved) == ["aws_ecs_task_definition.a", "aws_ecs_task_definition.b"]
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert tf.count('templatefile("${path.module}/c.json", { c_secrets_arn = aws_secretsmanager_secret.c_secrets.arn })') == 2
+    assert tf.count('resource "aws_secretsmanager_secret" ') == 1 and "hunter2" not in tf
+    js = next(c.new for c in result.changes if c.path.endswith(".json"))
+    assert '"valueFrom": "${c_secrets_arn}:DB_PASSWORD::"' in js and "hunter2" not in js
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+    assert not [f for f in scan([str(tmp_path)]).findings if f.rule in ("EF001", "EF102") and f.severity != "info"]

@@ -1,6 +1,7 @@
 """One template file shared by several task definitions: the same file in several
 `templatefile("app.json.tpl", { ... })` calls, each with its own variables (a literal map, or
-`merge(local.vars, { ... })`).
+`merge(local.vars, { ... })`), or in several `file("app.json")` calls (which become
+`templatefile("app.json", { <secret>_arn = ... })`, unless the file holds `${` or `%{`).
 
 The template is edited once: its flagged entries move to `secrets` with
 `"valueFrom": "${<secret>_arn}:KEY::"`, and every call's variables get `<secret>_arn`. The values
@@ -22,6 +23,7 @@ import re
 
 from ...model import Call, Container, EnvEntry, Expr, Lst, Obj, ObjItem, Ref, TaskDefinition
 from ..containers import container_edits, container_refusal, entry_refusal, environment_list, flagged_entries
+from ..edits import Edit
 from ..generate import SECRET_TYPES, SecretKeys
 from ..hclgen import IDENT, add_map_item, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, where
@@ -49,16 +51,21 @@ def plan(mr: ModuleRewrite, flagged: Spans, path: str, tds: list[TaskDefinition]
     return result
 
 
-def _variables(mr: ModuleRewrite, td: TaskDefinition) -> tuple[Obj, Obj] | str:
-    """The call's variables as one lookup (later `merge()` arguments win) and the literal map to
-    add the ARN to, or why there is none."""
+def _variables(mr: ModuleRewrite, td: TaskDefinition, path: str) -> tuple[Obj | None, Obj | Call] | str:
+    """The call's variables as one lookup (later `merge()` arguments win; None for `file()`) and
+    the literal map to add the ARN to (a `file()` call becomes `templatefile()`), or why not."""
     block = td.block
-    if td.kind != "resource" or block is None or td.form != "templatefile":
+    if td.kind != "resource" or block is None or td.form not in ("templatefile", "file"):
         return f"{td.address} writes its containers as {td.form}"
     if meta_of(block)[0]:
         return f"{td.address} repeats (count/for_each)"
     attr = block.attributes.get("container_definitions")
     cd = attr.value if attr is not None else None
+    if isinstance(cd, Call) and cd.name == "file" and len(cd.args) == 1:
+        text = next((c.obj.span.file.text for c in td.containers if c.obj is not None), "")
+        if "${" in text or "%{" in text:
+            return f"{os.path.basename(path)} contains `${{` or `%{{`, which templatefile() would evaluate"
+        return None, cd
     if not (isinstance(cd, Call) and cd.name == "templatefile" and len(cd.args) == 2):
         return f"the container definitions of {td.address} are not a templatefile() call"
     given = cd.args[1]
@@ -80,10 +87,10 @@ def _variables(mr: ModuleRewrite, td: TaskDefinition) -> tuple[Obj, Obj] | str:
 def _plan_template(mr: ModuleRewrite, path: str, tds: list[TaskDefinition], spans: Spans) -> Plan | str:
     if mr.options.backend == "ssm":
         return "--backend ssm does not rewrite shared templates yet"
-    lookups: list[Obj] = []
-    targets: list[Obj] = []
+    lookups: list[Obj | None] = []
+    targets: list[Obj | Call] = []
     for td in tds:
-        found = _variables(mr, td)
+        found = _variables(mr, td, path)
         if isinstance(found, str):
             return found
         lookups.append(found[0])
@@ -100,7 +107,7 @@ def _plan_template(mr: ModuleRewrite, path: str, tds: list[TaskDefinition], span
     stem = re.sub(r"[^a-z0-9_]", "_", os.path.basename(path).split(".", 1)[0].lower()).strip("_") or "template"
     secret = mr.names.free(f"{stem}_secrets", SECRET_TYPES)
     var = f"{secret}_arn"
-    if any(lookup.item(var) is not None for lookup in lookups):
+    if any(lookup is not None and lookup.item(var) is not None for lookup in lookups):
         return f"its variables already have {var}"
     arn = f"aws_secretsmanager_secret.{secret}.arn"
     keys = SecretKeys()
@@ -139,7 +146,10 @@ def _plan_template(mr: ModuleRewrite, path: str, tds: list[TaskDefinition], span
     if not moving:
         return Plan(notes=plan.notes) if plan.notes else "none of its flagged entries can move"
     for target in targets:
-        if target.item(var) is None and IDENT.match(var):
+        if isinstance(target, Call):  # file() -> templatefile() with the ARN as its one variable
+            plan.add(target.span.file, Edit(target.span.start, target.span.end,
+                                            f"templatefile({target.args[0].span.text}, {{ {var} = {arn} }})"))
+        elif target.item(var) is None and IDENT.match(var):
             add_map_item(plan, target, var, arn)
     assert first.block is not None
     generate_shared(mr, plan, first.block, os.path.basename(path), stem.replace("_", "-"), secret, keys, variables,
@@ -147,12 +157,12 @@ def _plan_template(mr: ModuleRewrite, path: str, tds: list[TaskDefinition], span
     return plan
 
 
-def _value(mr: ModuleRewrite, td: TaskDefinition, e: EnvEntry, stem: str, lookups: list[Obj],
+def _value(mr: ModuleRewrite, td: TaskDefinition, e: EnvEntry, stem: str, lookups: list[Obj | None],
            variables: list[dict[str, str]], plan: Plan) -> tuple[str, str | None] | str:
     """The value every call passes and the new variable holding a literal (if any), or why the
     entry stays."""
     assert e.name is not None and e.value is not None
-    exprs = {template_expression(e.value.at_entry, heredoc=False, template_vars=lookup, resolve_vars=True)
+    exprs = {template_expression(e.value.at_entry, heredoc=False, template_vars=lookup, resolve_vars=lookup is not None)
              for lookup in lookups}
     if len(exprs) != 1:
         return f"the value of {e.name} is passed differently by the calls"
