@@ -183,9 +183,9 @@ def evaluate_fixture(
         old_versions = {b.labels[1]: b.span.text for _, b in find_resources(before_dir, SECRET_VERSION)}
         versions = {b.labels[1]: b for _, b in find_resources(after_dir, SECRET_VERSION)
                     if old_versions.get(b.labels[1]) != b.span.text}
-        # a secret moved out of a local several task definitions read is theirs to share
+        # a secret moved out of a local or a template file several task definitions read is theirs to share
         shared_secrets |= {m.group(1) for path in after_dir.glob("*.tf") for m in re.finditer(
-            r'secrets moved out of local\.\S+ container environment\.\n(?:#[^\n]*\n)*resource "aws_secretsmanager_secret" '
+            r'secrets moved out of (?!aws_ecs_task_definition\.)\S+ container environment\.\n(?:#[^\n]*\n)*resource "aws_secretsmanager_secret" '
             r'"([^"]+)"', path.read_text())}
         new_secrets = ({b.labels[1] for _, b in find_resources(after_dir, SECRET)}
                        - {b.labels[1] for _, b in find_resources(before_dir, SECRET)}) | set(versions)

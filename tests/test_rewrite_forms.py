@@ -87,6 +87,12 @@ CASES = [
          role="aws_iam_role.web_exec.id | aws_iam_role.worker_exec.id",
          generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
                     "aws_secretsmanager_secret_version")),
+    # one template file several task definitions render, each with its own variables
+    Case("templatefile_shared", "templatefile() of one file in 3 task definitions, 2 roles",
+         ("DB_PASSWORD", "STRIPE_SECRET_KEY") * 3, (), ("LOG_LEVEL",),
+         role="aws_iam_role.exec.id | aws_iam_role.worker_exec.id",
+         generated=("aws_iam_role_policy", "aws_iam_role_policy", "aws_secretsmanager_secret",
+                    "aws_secretsmanager_secret_version")),
     Case("concat_common_env", "environment = concat(local.common_env, [...])",
          ("DATABASE_PASSWORD",) * 3 + ("STRIPE_SECRET_KEY", "MAILGUN_API_KEY"), ("key-hunter2",),
          ("APP_ENV", "PORT", "QUEUE"), task_definitions=3),
@@ -451,21 +457,61 @@ def test_cli_rejects_output_file_paths(tmp_path: Path, capsys: pytest.CaptureFix
     assert "--output-file" in capsys.readouterr().err
 
 
-def test_template_shared_by_two_task_definitions_is_left_with_a_note(tmp_path: Path) -> None:
-    (tmp_path / "c.tpl").write_text(
-        '[\n  {\n    "name": "app",\n    "image": "${image}",\n    "environment": [\n'
-        '      { "name": "DB_PASSWORD", "value": "hunter2" }\n    ]\n  }\n]\n'
-    )
-    tds = "".join(
+SHARED_TEMPLATE = (
+    '[\n  {\n    "name": "app",\n    "image": "${image}",\n    "environment": [\n'
+    '      { "name": "LOG_LEVEL", "value": "info" },\n'
+    '      { "name": "API_TOKEN", "value": "${api_token}" },\n'
+    '      { "name": "DB_PASSWORD", "value": "${db_password}" }\n    ]\n  }\n]\n'
+)
+A_VARS = '{ image = "a", db_password = var.db_password, api_token = var.api_token }'
+
+
+@pytest.mark.parametrize(("b_vars", "moved", "why"), [
+    pytest.param('merge({ db_password = var.db_password }, { image = "b", api_token = var.api_token })',
+                 ("API_TOKEN", "DB_PASSWORD"), None, id="agree"),
+    pytest.param('{ image = "b", db_password = var.other_password, api_token = var.api_token }', ("API_TOKEN",),
+                 "the value of DB_PASSWORD is passed differently by the calls", id="one-value-disagrees"),
+    pytest.param("var.template_vars", (),
+                 "the variables of aws_ecs_task_definition.b are not a literal map or merge(..., { ... })",
+                 id="vars-not-literal"),
+    pytest.param('merge(var.common, { image = "b" })', (),
+                 "the variables of aws_ecs_task_definition.b merge var.common, which is not a literal map",
+                 id="merge-of-a-variable"),
+])
+def test_template_shared_by_two_task_definitions(tmp_path: Path, b_vars: str, moved: tuple[str, ...],
+                                                 why: str | None) -> None:
+    (tmp_path / "c.tpl").write_text(SHARED_TEMPLATE)
+    (tmp_path / "main.tf").write_text("".join(
         f'resource "aws_ecs_task_definition" "{n}" {{\n  family             = "{n}"\n'
         f'  execution_role_arn = aws_iam_role.exec.arn\n'
-        f'  container_definitions = templatefile("${{path.module}}/c.tpl", {{ image = "{n}" }})\n}}\n\n'
-        for n in ("a", "b")
-    )
-    (tmp_path / "main.tf").write_text(tds)
+        f'  container_definitions = templatefile("${{path.module}}/c.tpl", {v})\n}}\n\n'
+        for n, v in {"a": A_VARS, "b": b_vars}.items()
+    ))
     result = rewrite([str(tmp_path)])
-    assert result.errors == [] and result.changes == []
-    assert sum("c.tpl is shared by 2 task definitions" in n for n in result.notes) == 2
+    assert result.errors == []
+    # the template is edited once, each call passes the one secret's ARN
+    assert sorted((m.task_definition, m.name) for m in result.moved) == sorted(
+        (f"aws_ecs_task_definition.{td}", name) for td in "ab" for name in moved)
+    notes = [n for n in result.notes if "shared by 2 task definitions" in n and "c.tpl" in n]
+    if why is None:
+        assert notes == []
+    else:
+        assert len(notes) == 2 and all(why in n and n.endswith("by hand") for n in notes), notes
+    flagged = {(f.resource, f.name, f.fixable) for f in scan([str(tmp_path)]).findings if f.rule == "EF001"}
+    assert flagged == {(f"aws_ecs_task_definition.{td}", name, name in moved)
+                       for td in "ab" for name in ("API_TOKEN", "DB_PASSWORD")}
+    if not moved:
+        assert result.changes == []
+        return
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert tf.count("c_secrets_arn = aws_secretsmanager_secret.c_secrets.arn") == 2
+    assert tf.count('resource "aws_secretsmanager_secret" ') == 1
+    assert tf.count('resource "aws_iam_role_policy" ') == 1
+    assert ("DB_PASSWORD = var.db_password" in tf) is ("DB_PASSWORD" in moved)
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+    assert {f.name for f in scan([str(tmp_path)]).findings if f.rule == "EF001"} == {"API_TOKEN", "DB_PASSWORD"} - set(moved)
 
 
 # --------------------------------------------------------------------------- refusals (found on real-world files)
@@ -616,3 +662,102 @@ def test_merged_container_local_is_left_with_a_note_per_task_definition(tmp_path
     assert result.errors == [] and result.changes == [] and result.moved == []
     notes = [n for n in result.notes if "written in local.container_common" in n]
     assert len(notes) == 2 and all("DB_PASSWORD" in n for n in notes), result.notes
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("${token}", "var.api_token", id="a-variable"),
+    pytest.param("${urlencode(token)}", "urlencode(var.api_token)", id="a-function-of-a-variable"),
+    pytest.param("sqs://${urlencode(key)}:${urlencode(token)}@",
+                 '"sqs://${urlencode(aws_iam_access_key.q.id)}:${urlencode(var.api_token)}@"', id="two-in-a-url"),
+    pytest.param("${lower(joined)}", 'lower(("${var.api_token}-x"))', id="a-template-value-is-parenthesised"),
+    pytest.param("${key.secret}", "aws_iam_access_key.q.id.secret", id="an-attribute-of-a-variable"),
+    pytest.param("${urlencode(missing)}", None, id="not-a-variable"),
+    pytest.param("${upper(lit)}", None, id="a-committed-literal-is-never-copied"),
+])
+def test_templatefile_value_expressions(tmp_path: Path, value: str, expected: str | None) -> None:
+    """A template value's `${...}` becomes HCL with each template variable replaced by what the
+    call passes for it (function names kept); anything unclear stays in the template, with a note."""
+    (tmp_path / "c.tpl").write_text('[\n  {\n    "name": "app",\n    "environment": [\n'
+                                    f'      {{ "name": "API_TOKEN", "value": "{value}" }}\n    ]\n  }}\n]\n')
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ecs_task_definition" "a" {\n  family             = "a"\n'
+        '  execution_role_arn = aws_iam_role.exec.arn\n  container_definitions = templatefile("c.tpl", {\n'
+        '    token  = var.api_token\n    key    = aws_iam_access_key.q.id\n'
+        '    joined = "${var.api_token}-x"\n    lit    = "hunter2"\n  })\n}\n')
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    if expected is None:
+        assert result.moved == [] and result.changes == []
+        assert any("the value of API_TOKEN cannot be expressed outside the template" in n for n in result.notes)
+        return
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert f"    API_TOKEN = {expected}\n" in tf
+    assert parse_file(SourceFile(path="main.tf", display="main.tf", text=tf))
+
+
+@pytest.mark.parametrize("later", ["task_definition", "secrets_entry"])
+def test_later_run_extends_the_generated_inline_policy(tmp_path: Path, later: str) -> None:
+    """A role that manages its inline policies with `inline_policy` blocks: a later run puts a new
+    grant into the block an earlier run generated, never a second generated block."""
+    directory = _copy(next(c for c in CASES if c.fixture == "exclusive_inline_role"), tmp_path)
+    for change in _run(directory).changes:
+        write_change(change)
+    main = directory / "main.tf"
+    if later == "task_definition":  # a second task definition on the same role, with its own secret
+        main.write_text(main.read_text() + (
+            '\nresource "aws_ecs_task_definition" "jobs" {\n  family             = "jobs"\n'
+            '  execution_role_arn = aws_iam_role.exec.arn\n  container_definitions = jsonencode([\n'
+            '    {\n      name  = "jobs"\n      image = "nginx"\n      environment = [\n'
+            '        { name = "API_TOKEN", value = var.api_token },\n      ]\n    }\n  ])\n}\n'
+            '\nvariable "api_token" {\n  type      = string\n  sensitive = true\n}\n'))
+        grant = "aws_secretsmanager_secret.jobs_secrets.arn"
+    else:  # a secret written by hand into the container ecsfix rewrote
+        text = main.read_text().replace("policy = data.aws_iam_policy_document.logs.json",  # a document scan reads
+                                        'policy = jsonencode({ Version = "2012-10-17", Statement = [] })')
+        main.write_text(text.replace('      secrets = [\n', '      secrets = [\n'
+                                     '        { name = "SMTP_PASSWORD", valueFrom = aws_secretsmanager_secret.smtp.arn },\n')
+                        + '\nresource "aws_secretsmanager_secret" "smtp" {\n  name = "smtp"\n}\n')
+        grant = "aws_secretsmanager_secret.smtp.arn"
+    result = _run(directory)
+    new = next(c.new for c in result.changes if c.path == str(main))
+    role = next(b for b in parse_file(SourceFile(path=str(main), display="main.tf", text=new))
+                if b.type == "resource" and b.labels == ["aws_iam_role", "exec"])
+    inline = [b for b in role.blocks if b.type == "inline_policy"]
+    assert len(inline) == 2, role.span.text
+    assert "aws_secretsmanager_secret.app_secrets.arn" in inline[1].span.text and grant in inline[1].span.text
+    assert new.count("# Generated by ecsfix: the execution role of") == 1
+    if _fmt_check(main.read_text()) == 0:
+        assert _fmt_check(new) == 0, new
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(directory)]).changes == []
+    assert not [f for f in scan([str(directory)]).findings if f.rule == "EF102" and f.severity != "info"]
+
+
+@pytest.mark.parametrize("image", ["example/app:3", "example/app:${tag}"])
+def test_json_file_shared_by_two_task_definitions(tmp_path: Path, image: str) -> None:
+    """file() of one JSON file in two task definitions: edited once, each call becomes
+    templatefile() with the one secret's ARN; a file templatefile() would evaluate stays, noted."""
+    (tmp_path / "c.json").write_text('[\n  {\n    "name": "app",\n    "image": "' + image + '",\n'
+                                     '    "environment": [\n      { "name": "DB_PASSWORD", "value": "hunter2" }\n'
+                                     '    ]\n  }\n]\n')
+    (tmp_path / "main.tf").write_text("".join(
+        f'resource "aws_ecs_task_definition" "{n}" {{\n  family                = "{n}"\n'
+        f'  execution_role_arn    = aws_iam_role.exec.arn\n'
+        f'  container_definitions = file("${{path.module}}/c.json")\n}}\n\n' for n in ("a", "b")))
+    result = rewrite([str(tmp_path)])
+    assert result.errors == []
+    if "${" in image:
+        assert result.changes == [] and result.moved == []
+        assert sum("templatefile() would evaluate" in n and "c.json is shared by 2" in n for n in result.notes) == 2
+        return
+    assert sorted(m.task_definition for m in result.moved) == ["aws_ecs_task_definition.a", "aws_ecs_task_definition.b"]
+    tf = next(c.new for c in result.changes if c.path.endswith(".tf"))
+    assert tf.count('templatefile("${path.module}/c.json", { c_secrets_arn = aws_secretsmanager_secret.c_secrets.arn })') == 2
+    assert tf.count('resource "aws_secretsmanager_secret" ') == 1 and "hunter2" not in tf
+    js = next(c.new for c in result.changes if c.path.endswith(".json"))
+    assert '"valueFrom": "${c_secrets_arn}:DB_PASSWORD::"' in js and "hunter2" not in js
+    for change in result.changes:
+        write_change(change)
+    assert rewrite([str(tmp_path)]).changes == []
+    assert not [f for f in scan([str(tmp_path)]).findings if f.rule in ("EF001", "EF102") and f.severity != "info"]

@@ -126,15 +126,42 @@ def template_expression(at: Expr, *, heredoc: bool, template_vars: Obj | None, r
         source = part.source.strip()
         if resolve_vars:
             item = template_vars.item(source) if template_vars is not None and IDENT.match(source) else None
-            if item is None:
+            found = item.value.span.text if item is not None else _substitute(source, template_vars)
+            if found is None or "\n" in found:
                 return None
-            source = item.value.span.text
-            if "\n" in source:
-                return None
+            source = found
         pieces.append("${" + source + "}")
     if len(at.parts) == 1 and not isinstance(at.parts[0], str):
         return pieces[0][2:-1]
     return '"' + "".join(pieces) + '"'
+
+
+_TOKEN = re.compile(r'"|(?<![\w.])[A-Za-z_][\w-]*')
+_SIMPLE = re.compile(r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*|\[\d+\])*")
+
+
+def _substitute(source: str, template_vars: Obj | None) -> str | None:
+    """A template expression (`urlencode(token)`) with each template variable replaced by the
+    expression passed for it; None when a name is not one (or a string makes it unclear)."""
+    if template_vars is None:
+        return None
+    out: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(source):
+        name = m.group(0)
+        if name == '"':
+            return None
+        if source[m.end():].lstrip().startswith("(") or name in ("true", "false", "null"):
+            continue  # a function
+        item = template_vars.item(name)
+        if item is None:
+            return None
+        value = item.value.span.text
+        if isinstance(item.value, (Str, Num, Bool)) and not (isinstance(item.value, Str) and item.value.is_template):
+            return None  # a committed literal: never copied into the generated secret
+        out += [source[pos:m.start()], value if _SIMPLE.fullmatch(value) else f"({value})"]
+        pos = m.end()
+    return "".join(out) + source[pos:]
 
 
 def call_of(form: ResourceForm) -> Call:

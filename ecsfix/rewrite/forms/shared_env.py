@@ -174,16 +174,9 @@ def _plan_local(mr: ModuleRewrite, name: str, local_list: Lst, users: list[_User
                 entries: list[EnvEntry]) -> tuple[Plan, str] | str:
     """The plan and the new local's name, or why not."""
     plan = Plan()
-    roles: dict[str, tuple[RoleTarget, list[str]]] = {}  # role expression -> (target, task definitions)
-    for u in users:
-        target = execution_role_target(mr, u.td)
-        if target.role is None:
-            return target.note or f"{u.td.address} has no execution role to grant"
-        if re.search(r"\b(each|count)\.", target.role):
-            return f"the execution role of {u.td.address} differs per instance"
-        _, tds = roles.setdefault(target.role, (target, []))
-        if u.td.address not in tds:
-            tds.append(u.td.address)
+    roles = grantees(mr, [u.td for u in users])
+    if isinstance(roles, str):
+        return roles
     locals_block = next(b for b in mr.module.blocks("locals") if name in b.attributes)
     secrets_local = _secrets_local_name(mr, name)
     secret = mr.names.free(secrets_local, SECRET_TYPES)
@@ -226,19 +219,38 @@ def _plan_local(mr: ModuleRewrite, name: str, local_list: Lst, users: list[_User
     body = "".join(f"{indent}  {item},{nl}" for item in items)
     plan.add(src, Edit(at, at, f"{nl}{indent}{secrets_local} = [{nl}{body}{indent}]{nl}"))
 
-    _generate(mr, plan, locals_block, name, secret, keys, variables, roles)
+    generate_shared(mr, plan, locals_block, f"local.{name}", name.replace("_", "-"), secret, keys, variables, roles)
     return plan, secrets_local
 
 
-def _generate(mr: ModuleRewrite, plan: Plan, locals_block: Block, name: str, secret: str, keys: SecretKeys,
-              variables: list[dict[str, str]], roles: dict[str, tuple[RoleTarget, list[str]]]) -> None:
-    """The secret and its version, then one policy per distinct execution role, after the locals."""
+Grantees = dict[str, tuple[RoleTarget, list[str]]]  # role expression -> (target, task definitions)
+
+
+def grantees(mr: ModuleRewrite, tds: list[TaskDefinition]) -> Grantees | str:
+    """The distinct execution roles of task definitions that read one shared secret, or why not."""
+    roles: Grantees = {}
+    for td in tds:
+        target = execution_role_target(mr, td)
+        if target.role is None:
+            return target.note or f"{td.address} has no execution role to grant"
+        if re.search(r"\b(each|count)\.", target.role):
+            return f"the execution role of {td.address} differs per instance"
+        _, addresses = roles.setdefault(target.role, (target, []))
+        if td.address not in addresses:
+            addresses.append(td.address)
+    return roles
+
+
+def generate_shared(mr: ModuleRewrite, plan: Plan, after: Block, what: str, prefix: str, secret: str,
+                    keys: SecretKeys, variables: list[dict[str, str]], roles: Grantees) -> None:
+    """The secret of entries moved out of `what` (shared by several task definitions) and its
+    version, then one policy per distinct execution role, after the block `after`."""
     arn = f"aws_secretsmanager_secret.{secret}.arn"
     rendered = render(
-        mr.options.templates, "module_secret.tf.j2", name=secret, index="", meta="", td_address=f"local.{name}",
-        name_prefix=hcl_string(f"{name.replace('_', '-')}-"), values=keys.values, variables=variables,
+        mr.options.templates, "module_secret.tf.j2", name=secret, index="", meta="", td_address=what,
+        name_prefix=hcl_string(f"{prefix}-"), values=keys.values, variables=variables,
         write_only=write_only(mr), kms_key_id=mr.options.kms_key_id,
-        grant=f"the execution roles of the task definitions using local.{name} read it (below).",
+        grant=f"the execution roles of the task definitions using {what} read it (below).",
     )
     statements = [{"action": SECRET_READ, "resources": [arn]}]
     if mr.options.kms_key_id:
@@ -249,4 +261,4 @@ def _generate(mr: ModuleRewrite, plan: Plan, locals_block: Block, name: str, sec
         rendered = rendered.rstrip("\n") + "\n\n" + render(
             mr.options.templates, "policy.tf.j2", form="resource", name=policy, meta="", td_address=", ".join(tds),
             policy_name=policy.replace("_", "-"), role=role, statements=statements).strip("\n") + "\n"
-    place_generated(mr, plan, locals_block, rendered)
+    place_generated(mr, plan, after, rendered)

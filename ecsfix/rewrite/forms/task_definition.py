@@ -42,7 +42,7 @@ from ..grants import DECRYPT, SECRET_READ, Grants, emit_policy
 from ..hclgen import hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import RoleTarget, execution_role_target, role_of
-from . import shared_env
+from . import shared_env, shared_template
 from .base import Refuse, ResourceForm, moved_value
 from .file import File
 from .heredoc import Heredoc
@@ -65,24 +65,31 @@ FORMS: dict[str, type[ResourceForm]] = {
 def plan(mr: ModuleRewrite) -> list[Unit]:
     """EF001: move flagged entries to `secrets` and generate the Secrets Manager wiring (one unit
     per task definition, run by the engine; entries of an environment local that several
-    containers read move once, in a unit of their own, first: `shared_env`)."""
+    containers read move once, in a unit of their own, first: `shared_env`; so do those of a
+    template file several task definitions read: `shared_template`)."""
     flagged = _planned(mr)
-    shared_locals = shared_env.plan(mr, {(f.span.file.path, f.span.start, f.span.end) for f in flagged})
+    spans_flagged = {(f.span.file.path, f.span.start, f.span.end) for f in flagged}
+    shared_locals = shared_env.plan(mr, spans_flagged)
     users: dict[str, set[str]] = {}  # JSON file -> task definitions built from it
     for td in mr.scan.task_definitions:
         for c in td.containers:
             if c.obj is not None and td.block is not None and c.obj.span.file is not td.block.file:
                 users.setdefault(c.obj.span.file.path, set()).add(td.address)
+    templates = shared_template.handled(mr, spans_flagged, users)
+    by_template = {td.address for tds in templates.values() for td in tds}
     notes = Plan()
     _note_unfixable(mr, notes)
     units = [Unit("EF001 notes", "", "", "", lambda: notes),
-             Unit("EF001 shared locals", "", "", "", lambda: shared_locals.plan)]
+             Unit("EF001 shared locals", "", "", "", lambda: shared_locals.plan),
+             *(Unit(f"EF001 shared template {path}", "", tds[0].span.file.display, where(tds[0]),
+                    functools.partial(shared_template.plan, mr, spans_flagged, path, tds))
+               for path, tds in templates.items())]
     for td in mr.scan.task_definitions:
         if td.kind == "module":
             continue  # the module planner (`module_inputs`) rewrites module inputs
         spans = {(f.span.file.path, f.span.start, f.span.end) for f in flagged if f.resource == td.address}
         spans -= shared_locals.spans
-        if not spans:
+        if not spans or td.address in by_template:
             continue
         shared = sorted({p for p, tds in users.items() if td.address in tds and len(tds) > 1})
         if shared:
