@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# The four kinds the rewrite (`rewrite/modules.py`) knows by name; `module_kind` returns them.
+# The four kinds the rewrite (`rewrite/forms/module_inputs.py`) knows by name; `module_kind` returns them.
 CLOUDPOSSE = "cloudposse ecs-container-definition"
 TAM_ROOT = "terraform-aws-modules ecs"
 TAM_SERVICE = "terraform-aws-modules ecs service"
@@ -104,7 +104,7 @@ class Row:
     role_input: str | None = None
     task_role_input: str | None = None
     how_granted: str = ""  # how the created role gets read access to secrets, for messages
-    rewritable: bool = False  # `ecsfix rewrite` moves this module's inputs (rewrite/modules.py)
+    rewritable: bool = False  # `ecsfix rewrite` moves this module's inputs (rewrite/forms/module_inputs.py)
     any_owner: bool = False  # match git sources of forks (same repository name, any owner)
 
     @property
