@@ -449,6 +449,11 @@ def scan(
     return result
 
 
+def entry_key(f: Finding) -> tuple[str, str, int, int, str | None]:
+    """What makes two findings the same report: the rule, the entry's place and its name."""
+    return (f.rule, f.span.file.path, f.span.start, f.span.end, f.name)
+
+
 def drop_duplicates(findings: list[Finding]) -> list[Finding]:
     """Less the findings a caller's scan made through a local module call at an entry that a scan
     of the child itself (in the same run) reports too: the child's covers every caller, and fixing
@@ -456,9 +461,7 @@ def drop_duplicates(findings: list[Finding]) -> list[Finding]:
     child alone can tell (`DATABASE_URL = var.url` is "may embed credentials" in the child, and the
     caller passes a URL with a password), the child's finding takes the caller's severity and says
     which call it is."""
-    def key(f: Finding) -> tuple[str, str, int, int, str | None]:
-        return (f.rule, f.span.file.path, f.span.start, f.span.end, f.name)
-
+    key = entry_key
     own = {key(f): f for f in findings if not f.through_call}
     for f in findings:
         child = own.get(key(f)) if f.through_call else None

@@ -399,3 +399,17 @@ def test_a_null_or_empty_default_is_a_placeholder(tmp_path: Path, default: str, 
                                 '    { name = "SMTP_PASSWORD", value = var.smtp_password },\n  ] }])\n}\n'})
     result = scan([str(tmp_path)], root=str(tmp_path))
     assert [f.name for f in result.findings if f.rule == "EF001"] == (["SMTP_PASSWORD"] if found else [])
+
+
+def test_rewriting_caller_and_child_in_one_run_leaves_no_stale_note(tmp_path: Path) -> None:
+    """As in `scan`, an entry the child's own findings cover is the child's to move: a run over both
+    directories moves it there and does not also tell the user to move it by hand in the caller."""
+    from ecsfix.rewrite.engine import rewrite
+
+    write(tmp_path, {"modules/api/main.tf": VALUES_CHILD, "envs/prod/main.tf": VALUES_CALLER})
+    both = rewrite([str(tmp_path)], root=str(tmp_path))
+    assert [n for n in both.notes if "module.api" in n] == []
+    assert {m.name for m in both.moved} == {"DATABASE_URL", "ADMIN_PASSWORD"}
+    caller_only = rewrite([str(tmp_path / "envs" / "prod")], root=str(tmp_path))
+    assert caller_only.moved == []
+    assert any("module.api" in n and "by hand" in n for n in caller_only.notes)

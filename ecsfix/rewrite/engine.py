@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from ..discover import discover
 from ..model import EcsfixError, SourceFile
 from ..rules.base import RuleContext
-from ..scan import load_module, run_rules, scan_module
+from ..scan import entry_key, load_module, run_rules, scan_module
 from .changes import FileChange
 from .edits import Edit, apply_and_realign, apply_edits
 from .plan import ModuleRewrite, Moved, Names, Options, Plan
@@ -60,6 +60,7 @@ def rewrite(
         options.templates = templates
     result = RewriteResult()
     found = discover(list(paths), (), root)
+    scanned = []
     for directory, files in found.modules.items():
         errors: list = []
         module = load_module(directory, files, root, errors)
@@ -68,7 +69,12 @@ def rewrite(
             continue
         ms = scan_module(module, root, found.focus.get(directory))
         ctx = RuleContext(module=module, resolver=ms.resolver)
-        findings = list(run_rules(ms.task_definitions, ctx))
+        scanned.append((module, ms, list(run_rules(ms.task_definitions, ctx))))
+    # an entry a caller sees through a local module call that the child module's own findings in
+    # this run cover is the child's to move (as in `scan`): no stale "move it by hand" note for it
+    own = {entry_key(f) for _, _, findings in scanned for f in findings if not f.through_call}
+    for module, ms, findings in scanned:
+        findings = [f for f in findings if not (f.through_call and entry_key(f) in own)]
         plan = plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
         result.notes.extend(plan.notes)
         result.warnings.extend(plan.warnings)
