@@ -521,6 +521,14 @@ def totals(results: list[DirResult]) -> dict[str, Any]:
             reason_dirs[why].add(f"{r.repo}/{r.directory}")
     flagged = sum(r.flagged for r in results)
     moved = sum(r.moved for r in results)
+    # The same written entry is flagged in every directory run that reaches it (a caller's run
+    # through a local module call, and the child's own run): per written entry (repository, file,
+    # line, name), it counts as moved when some directory's run moves it
+    written: dict[tuple[str, str, int, str], bool] = {}
+    for r in results:
+        for e in r.entries:
+            key = (r.repo, os.path.normpath(os.path.join(r.directory, e["file"])), e["line"], e["name"])
+            written[key] = written.get(key, False) or bool(e.get("moved"))
     return {
         "repositories": len({r.repo for r in results}),
         "dirs": len(results),
@@ -534,6 +542,8 @@ def totals(results: list[DirResult]) -> dict[str, Any]:
         "flagged": flagged,
         "moved": moved,
         "moved_pct": round(100.0 * moved / flagged, 1) if flagged else None,
+        "written_flagged": len(written),
+        "written_moved": sum(written.values()),
         "planned": sum(r.planned for r in results),
         "refused": flagged - moved,
         "refused_by_reason": dict(reasons.most_common()),
@@ -560,7 +570,11 @@ def markdown(results: list[DirResult], tot: dict[str, Any], meta: dict[str, Any]
            f"| {tot['dirs']} | {tot['tracebacks']} | {tot['internal_errors']} | {tot['timeouts']} | {tot['flagged']} "
            f"| {tot['moved']} | {pct(tot['moved'], tot['flagged'])} | {tot['refused']} | {tot['fmt_failures']} "
            f"| {tot['fmt_parse_errors']} | {tot['parse_regressions']} | {tot['non_idempotent']} "
-           f"| {tot['fixable_mismatch']} | {tot['rewrite_errors']} |", ""]
+           f"| {tot['fixable_mismatch']} | {tot['rewrite_errors']} |", "",
+           f"Per written entry (one entry flagged by several directory runs, e.g. a caller's through a "
+           f"local module call and the child's own, counted once, moved if any run moves it): "
+           f"{tot['written_moved']} of {tot['written_flagged']} moved "
+           f"({pct(tot['written_moved'], tot['written_flagged'])}).", ""]
     out += ["## Refused, by reason", "", "| entries | dirs | reason |", "|---:|---:|---|"]
     for why, n in tot["refused_by_reason"].items():
         cell = why.replace("|", "\\|")
