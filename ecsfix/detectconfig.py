@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from fnmatch import translate as _glob_to_regex
 from typing import ClassVar
 
+from .nametokens import base, tokens
+
 _REGEX_META = frozenset(".^$*+?{}[]\\|()")
-_NAME_CACHE_MAX = 65536
-_VALUE_CACHE_MAX = 16384
-_VALUE_CACHE_LEN = 512
+NAME_CACHE_MAX = 65536
+VALUE_CACHE_MAX = 16384
+VALUE_CACHE_LEN = 512
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class Compiled:
     extra_tokens: tuple[tuple[str, ...], ...]
     extra_name_res: tuple[re.Pattern[str], ...]
     allowed_re: re.Pattern[str] | None
@@ -43,7 +45,7 @@ def _as_tuple(items: object, what: str) -> tuple[str, ...]:
 
 def _compile_config(
     extra_names: tuple[str, ...], allowed: tuple[str, ...], values: tuple[str, ...]
-) -> _Compiled:
+) -> Compiled:
     extra_tokens: list[tuple[str, ...]] = []
     extra_res: list[re.Pattern[str]] = []
     for item in extra_names:
@@ -56,9 +58,8 @@ def _compile_config(
             except re.error as exc:
                 raise ValueError(f"extra_secret_names: invalid regular expression {item!r}: {exc}") from None
         else:
-            from .secrets import _base, _tokens  # the detector's own tokeniser (only for extra names)
 
-            toks = tuple(_base(t) for t in _tokens(item))
+            toks = tuple(base(t) for t in tokens(item))
             if toks:
                 extra_tokens.append(toks)
     allowed_re: re.Pattern[str] | None = None
@@ -73,7 +74,7 @@ def _compile_config(
             value_res.append(re.compile(pat))
         except re.error as exc:
             raise ValueError(f"extra_value_patterns: invalid regular expression {pat!r}: {exc}") from None
-    return _Compiled(tuple(extra_tokens), tuple(extra_res), allowed_re, tuple(value_res), {}, {})
+    return Compiled(tuple(extra_tokens), tuple(extra_res), allowed_re, tuple(value_res), {}, {})
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class DetectConfig:
     allowed_names: tuple[str, ...] = ()
     extra_value_patterns: tuple[str, ...] = ()
     # Set in __post_init__; a ClassVar annotation keeps it out of fields(), eq, hash and repr.
-    _compiled: ClassVar[_Compiled]
+    _compiled: ClassVar[Compiled]
 
     def __post_init__(self) -> None:
         names = _as_tuple(self.extra_secret_names, "extra_secret_names")

@@ -16,6 +16,7 @@ import bisect
 import re
 from typing import Any
 
+from .hclescape import unescape
 from .model import (
     Attribute,
     Block,
@@ -209,28 +210,6 @@ def _named(node: Any) -> list[Any]:
     return [c for c in node.named_children if c.type != "comment"]
 
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_ESC_RE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)|\$\$\{|%%\{", re.S)
-
-
-def _unescape(raw: str) -> str:
-    def sub(m: re.Match[str]) -> str:
-        tok = m.group(0)
-        if tok == "$${":
-            return "${"
-        if tok == "%%{":
-            return "%{"
-        esc = m.group(1)
-        if esc[0] in "uU":
-            try:
-                return chr(int(esc[1:], 16))
-            except (ValueError, OverflowError):
-                return tok
-        return _ESCAPES.get(esc, esc)
-
-    return _ESC_RE.sub(sub, raw)
-
-
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _MAX_DEPTH = 300  # nested expression nodes (about three per level of brackets)
 # Nodes inside which line breaks are free: brackets, braces, strings, heredocs, `for` expressions.
@@ -301,7 +280,7 @@ class _Converter:
     def label(self, node: Any) -> str | None:
         """A block label (`"name"` or a bare identifier), else None."""
         if node.type == "string_lit":
-            return _unescape(self.slice(node)[1:-1])
+            return unescape(self.slice(node)[1:-1])
         if node.type == "identifier":
             return self.slice(node)
         return None
@@ -498,7 +477,7 @@ class _Converter:
             if t != "template_interpolation":
                 return Other(span, "template directive")
             if part.start_byte > pos:
-                parts.append(_unescape(self.data[pos : part.start_byte].decode("utf-8", "surrogatepass")))
+                parts.append(unescape(self.data[pos : part.start_byte].decode("utf-8", "surrogatepass")))
             ispan = self.span(part)
             inner = [k for k in _named(part) if k.type == "expression"]
             if not inner:
@@ -507,7 +486,7 @@ class _Converter:
             pos = part.end_byte
         end = node.end_byte - 1  # before the closing quote
         if end > pos:
-            parts.append(_unescape(self.data[pos:end].decode("utf-8", "surrogatepass")))
+            parts.append(unescape(self.data[pos:end].decode("utf-8", "surrogatepass")))
         return Str(span, parts)
 
     def object(self, node: Any) -> Obj:

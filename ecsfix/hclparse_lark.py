@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .hclparse import _unescape  # one reading of HCL escapes for both converters
+from .hclescape import unescape  # one reading of HCL escapes for both converters
 from .model import (
     Attribute,
     Block,
@@ -231,7 +231,7 @@ class _Converter:
         for k in kids[1:]:
             n = _name(k)
             if n == "string":
-                labels.append(_unescape(self.text(k)[1:-1]))
+                labels.append(unescape(self.text(k)[1:-1]))
             elif n in ("identifier", "keyword", "literal_value"):
                 labels.append(self.text(k))
             elif n == "body":
@@ -334,9 +334,9 @@ class _Converter:
             elif len(inner) == 1 and not _is_rule(inner[0]):
                 raw = self.text(part)
                 if parts and isinstance(parts[-1], str):
-                    parts[-1] += _unescape(raw)
+                    parts[-1] += unescape(raw)
                 else:
-                    parts.append(_unescape(raw))
+                    parts.append(unescape(raw))
             else:
                 return Other(span, "template directive")
         return Str(span, parts)

@@ -29,8 +29,10 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from .detectconfig import _NAME_CACHE_MAX, _VALUE_CACHE_LEN, _VALUE_CACHE_MAX, DetectConfig, _Compiled
+from . import nametokens
+from .detectconfig import NAME_CACHE_MAX, VALUE_CACHE_LEN, VALUE_CACHE_MAX, Compiled, DetectConfig
 from .lazyre import LazyPattern
+from .nametokens import DIGITS, tokens
 
 _lazy = partial(LazyPattern, globals())
 
@@ -60,9 +62,6 @@ class Verdict:
 
 # --------------------------------------------------------------------------- names
 
-_SPLIT_RE = _lazy("_SPLIT_RE", r"[^A-Za-z0-9]+")
-_CAMEL_RE = _lazy("_CAMEL_RE", r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
-_DIGITS = "0123456789"
 
 # Tokens that are secret on their own.
 _SECRET_TOKENS = frozenset(
@@ -153,36 +152,7 @@ def _browser_public(toks: list[str]) -> bool:
 def browser_public(name: str) -> bool:
     """The name is a setting a front-end build puts into the JavaScript it ships (VITE_*,
     NEXT_PUBLIC_*, REACT_APP_*...): a key under it is a public client key."""
-    return _browser_public(_tokens(name))
-
-
-def _tokens(name: str) -> list[str]:
-    """Upper-cased word tokens of a name: ``dbPassword`` -> DB, PASSWORD; ``OAuth2Token`` -> OAUTH2, TOKEN."""
-    if name.isupper() or name.islower():  # no camelCase anywhere: the common, fast case
-        return [p for p in _SPLIT_RE.split(name.upper()) if p]
-    out: list[str] = []
-    for piece in _SPLIT_RE.split(name):
-        if not piece:
-            continue
-        if piece.isupper() or piece.islower() or piece.isdigit():
-            out.append(piece.upper())
-            continue
-        parts = [p.upper() for p in _CAMEL_RE.findall(piece)]
-        i = 0
-        while i < len(parts):  # "OAuth" splits into O + AUTH: glue it back
-            if parts[i] == "O" and i + 1 < len(parts) and parts[i + 1].startswith("AUTH"):
-                out.append("O" + parts[i + 1])
-                i += 2
-            else:
-                out.append(parts[i])
-                i += 1
-    return out
-
-
-def _base(token: str) -> str:
-    """A token without trailing digits (PASSWORD2 -> PASSWORD), digits-only tokens unchanged."""
-    stripped = token.rstrip(_DIGITS)
-    return stripped or token
+    return _browser_public(tokens(name))
 
 
 def _find_hits(toks: list[str], extra: tuple[tuple[str, ...], ...]) -> list[tuple[int, int, str, bool]]:
@@ -229,13 +199,13 @@ def _name_verdict(name: str, cfg: DetectConfig) -> tuple[str, bool] | None:
     except KeyError:
         pass
     result = _name_verdict_uncached(name, comp)
-    if len(cache) >= _NAME_CACHE_MAX:
+    if len(cache) >= NAME_CACHE_MAX:
         cache.clear()
     cache[name] = result
     return result
 
 
-def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | None:
+def _name_verdict_uncached(name: str, comp: Compiled) -> tuple[str, bool] | None:
     upper = name.strip().upper()
     if not upper:
         return None
@@ -244,7 +214,7 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
     for rx in comp.extra_name_res:
         if rx.fullmatch(upper):
             return "name matches a configured secret-name pattern", False
-    raw = _tokens(name)
+    raw = tokens(name)
     canon = "_".join(raw)
     if canon in _ECS8_NAMES:
         return f"name {canon} is one of the names AWS Security Hub control ECS.8 flags", False
@@ -255,7 +225,7 @@ def _name_verdict_uncached(name: str, comp: _Compiled) -> tuple[str, bool] | Non
     at = f"_{canon}_".find("_AWS_ACCESS_KEY_ID_") if "AWS_ACCESS_KEY_ID" in canon else -1
     if at != -1 and _POINTER_TOKENS.isdisjoint(canon[at + len("AWS_ACCESS_KEY_ID") :].split("_")):
         return "name contains AWS_ACCESS_KEY_ID (flagged by AWS Security Hub control ECS.8)", False
-    toks = [t.rstrip(_DIGITS) or t for t in raw]
+    toks = [t.rstrip(DIGITS) or t for t in raw]
     pair = _key_pair(toks)
     if pair is not None and pair[0] == "id" and "AWS" in pair[1]:
         # AWS_S3_ACCESS_KEY_ID, AWS_DYNAMODB_ACCESS_KEY_ID: an AWS key id whatever the service word
@@ -304,7 +274,7 @@ def key_pair(name: str) -> tuple[str, str] | None:
     an id and a secret with the same stem in one container are one credential."""
     if "KEY" not in name.upper():
         return None
-    pair = _key_pair(_tokens(name))
+    pair = _key_pair(tokens(name))
     return (pair[0], "_".join(pair[1])) if pair is not None else None
 
 
@@ -323,8 +293,8 @@ def points_elsewhere(reference: str) -> bool:
 def pointer_word(text: str) -> str | None:
     """The pointer word (ARN, NAME, ID, PATH...) a reference or a name ends with, or None."""
     words = _WORD_RE.findall(text)
-    toks = _tokens(words[-1]) if words else []
-    last = (toks[-1].rstrip(_DIGITS) or toks[-1]) if toks else None
+    toks = tokens(words[-1]) if words else []
+    last = (toks[-1].rstrip(DIGITS) or toks[-1]) if toks else None
     return last if last in _POINTER_TOKENS else None
 
 
@@ -343,7 +313,7 @@ def carries_credentials(name: str) -> bool:
     """A name that conventionally holds a URL or connection string with credentials in it:
     DATABASE_URL, REDIS_URL, MONGO_URI, CELERY_RESULT_BACKEND, AIRFLOW_CONN_WAREHOUSE (Airflow's
     connections are URIs). The value decides whether it does; this says where to look."""
-    toks = [t.rstrip(_DIGITS) or t for t in _tokens(name)]
+    toks = [t.rstrip(DIGITS) or t for t in tokens(name)]
     if len(toks) >= 3 and toks[0] == "AIRFLOW" and toks[1] == "CONN":
         return True
     if len(toks) < 2 or toks[-1] not in _URL_TOKENS:
@@ -368,7 +338,7 @@ def prose_says_secret(text: str) -> str | None:
     SDK_KEY, "Password of the admin user" -> PASSWORD), or None: prose that names a pointer, a
     switch or a quantity ("ARN of the DB password secret", "Whether to enable auth", "Password
     length") describes something else."""
-    toks = [t.rstrip(_DIGITS) or t for t in _SPLIT_RE.split(text.upper()) if t]
+    toks = [t.rstrip(DIGITS) or t for t in nametokens.SPLIT_RE.split(text.upper()) if t]
     if not toks or not _PROSE_POINTERS.isdisjoint(toks) or not _FLAG_VERBS.isdisjoint(toks):
         return None
     # weak AUTH terms and PASS ("extra arguments to pass to ...": a verb in prose) say nothing here;
@@ -744,8 +714,8 @@ def _value_why(value: str, cfg: DetectConfig) -> str | None:
     except KeyError:
         pass
     why = _value_why_uncached(value, cfg)
-    if (why is None or why is _BENIGN) and len(value) <= _VALUE_CACHE_LEN:
-        if len(cache) >= _VALUE_CACHE_MAX:
+    if (why is None or why is _BENIGN) and len(value) <= VALUE_CACHE_LEN:
+        if len(cache) >= VALUE_CACHE_MAX:
             cache.clear()
         cache[value] = why
     return why

@@ -198,13 +198,13 @@ def test_tree_sitter_and_python_hcl2_give_the_same_model_for_every_file(tmp_path
 def test_detector_patterns_compile_on_first_use_and_then_replace_themselves() -> None:
     code = (
         "import re, sys\n"
-        "from ecsfix import secrets\n"
+        "from ecsfix import nametokens, secrets\n"
         "from ecsfix.lazyre import LazyPattern\n"
         "lazy = sorted(n for n, v in vars(secrets).items() if isinstance(v, LazyPattern))\n"
         "compiled = [n for n, v in vars(secrets).items() if n.endswith('_RE') and isinstance(v, re.Pattern)]\n"
         "print(len(lazy), compiled)\n"
         "v = secrets.classify('DB_PASSWORD', 'hunter2')\n"
-        "print(v is not None, isinstance(secrets._SPLIT_RE, re.Pattern), "
+        "print(v is not None, isinstance(nametokens.SPLIT_RE, re.Pattern), "
         "isinstance(secrets._NOT_A_TOKEN_RE, LazyPattern))\n"
         "print(bool(secrets._NOT_A_TOKEN_RE.fullmatch('1.2.3')), isinstance(secrets._NOT_A_TOKEN_RE, re.Pattern))\n"
     )
