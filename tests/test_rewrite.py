@@ -217,7 +217,7 @@ def test_cli_diff_check_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert b"hunter2" not in path.read_bytes()
     text = summary.read_text()
-    assert "var.app_db_password" in text and "rotate" in text and "hunter2" not in text
+    assert "var.app_db_password" in text and "**Rotate**" in text and "hunter2" not in text
     assert main(["rewrite", "--check", str(directory)]) == 0
     assert [p.name for p in directory.iterdir()] == ["main.tf"]  # no temp file left
 

@@ -447,7 +447,7 @@ def test_cli_format_json_and_summary(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert {Path(c["file"]).name for c in doc["changes"]} == {"main.tf", "containers.json.tpl"}
     assert "hunter2" not in out
     md = summary.read_text()
-    assert "WEBHOOK_SECRET" in md and "rotate" in md and "hunter2" not in md
+    assert "WEBHOOK_SECRET" in md and "**Rotate**" in md and "hunter2" not in md
 
 
 def test_cli_rejects_output_file_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,9 @@ class FileChange:
     original: str
     new: str
     created: bool = False  # a new file (--output-file)
-    hidden: frozenset[str] = frozenset()  # literal secrets copied on request (--literal-values keep)
+    # literal secret values never to print: those copied on request (--literal-values keep), and every
+    # flagged literal, moved or left in place (a context line can show one the rewrite left)
+    hidden: frozenset[str] = frozenset()
 
     def diff(self) -> str:
         a = self.original.splitlines(keepends=True)
@@ -37,7 +39,7 @@ class FileChange:
         for line in lines:
             if line.startswith("-") and not line.startswith("---"):
                 line = redact_values(line, self.new)
-            if self.hidden and line[:1] in "+-" and not line.startswith(("+++", "---")):
+            if self.hidden and line[:1] in "+- " and not line.startswith(("+++", "---")):
                 line = _redact_hidden(line, self.hidden)
             out.append(line)
         return "".join(out)

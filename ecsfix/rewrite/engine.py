@@ -25,11 +25,12 @@ Layers (each imports only those below it; tests/test_imports.py checks):
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..discover import discover
-from ..model import EcsfixError, SourceFile
+from ..model import EcsfixError, Finding, SourceFile, Str, TaskDefinition
 from ..rules.base import RuleContext
 from ..scan import entry_key, load_module, run_rules, scan_module
 from .changes import FileChange
@@ -76,6 +77,21 @@ def rewrite(
     for module, ms, findings in scanned:
         findings = [f for f in findings if not (f.through_call and entry_key(f) in own)]
         plan = plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
+        plan.hidden.update(_flagged_literals(ms.task_definitions, findings))
+        # a file that does not parse (found while scanning or planning) can hold what the plan
+        # must know (a role, a taken name): its module is not rewritten; the error says where
+        own_files = {f.display for f in module.files}
+        broken_here = False
+        for err in module.errors + ms.resolver.errors:
+            line = err.render()
+            if line not in result.errors:
+                result.errors.append(line)
+            broken_here = broken_here or err.file in own_files
+        if broken_here:
+            if plan.moved or plan.fixed:
+                result.notes.append(f"{os.path.dirname(module.files[0].display) or '.'}: not rewritten: a file of this module could not be "
+                                    "read (error above); fix it and run ecsfix rewrite again")
+            continue
         result.notes.extend(plan.notes)
         result.warnings.extend(plan.warnings)
         result.fixed.extend(plan.fixed)
@@ -85,6 +101,22 @@ def rewrite(
         result.changes.extend(changes)
         result.moved.extend(plan.moved)
     return result
+
+
+def _flagged_literals(tds: list[TaskDefinition], findings: list[Finding]) -> set[str]:
+    """The literal values of the EF001 entries, whatever the plan does with them: the printed diff
+    redacts them wherever they appear (a context line can show one left in place)."""
+    flagged = {(f.span.file.path, f.span.start) for f in findings if f.rule == "EF001"}
+    out: set[str] = set()
+    for td in tds:
+        for c in td.containers:
+            for e in c.environment:
+                if e.value is None or (e.span.file.path, e.span.start) not in flagged:
+                    continue
+                for expr in (e.value.at_entry, e.value.resolved):
+                    if isinstance(expr, Str) and expr.value:
+                        out.add(expr.value)
+    return out
 
 
 def _apply(plan: Plan, errors: list[str]) -> tuple[list[FileChange], bool]:
@@ -130,28 +162,82 @@ def _check_parses(src: SourceFile, new: str) -> str | None:
 
 
 def summary_markdown(result: RewriteResult, backend: str = "secretsmanager") -> str:
-    """The pull request description: what moved (never a value), what to set, what to rotate."""
-    lines = ["## ecsfix rewrite", ""]
-    if not result.moved and not result.fixed:
-        lines.append("Nothing to move.")
-    if result.moved:
-        where = "SSM Parameter Store" if backend == "ssm" else "AWS Secrets Manager"
-        lines += [f"Moved from `environment` to `secrets` ({where}):", ""]
-        lines += [f"* `{m.task_definition}` container `{m.container}`: `{m.name}`" for m in result.moved]
-    if result.fixed:
-        lines += ["", "Deploy-readiness fixes (tasks would otherwise fail with `ResourceInitializationError`):", ""]
-        lines += [f"* {line}" for line in result.fixed]
-    new_vars = [m for m in result.moved if m.variable]
-    if new_vars:
-        lines += ["", "Set these new sensitive variables (outside git, e.g. `TF_VAR_<name>` in CI), then **rotate** "
-                  "the old values: they were committed and stay in git history:", ""]
-        lines += [f"* `var.{m.variable}` (was the literal value of `{m.name}`)" for m in new_vars]
+    """The pull request description: what moved (never a value), what to do before merging (the
+    variables to set, the values to rotate), the readiness fixes, what was left and why."""
+    store = "SSM Parameter Store" if backend == "ssm" else "AWS Secrets Manager"
+    moved, fixed, notes = result.moved, result.fixed, result.notes
+    lines = ["## ecsfix: secrets out of container environments", ""]
+    if not moved and not fixed:
+        lines.append("Nothing to move: no plaintext secret that ecsfix can rewrite"
+                     + (f"; {_count(len(notes), 'entry')} left for a manual change (below)." if notes else "."))
+    else:
+        tds = {m.task_definition for m in moved}
+        head = []
+        if moved:
+            head.append(f"moves {_count(len(moved), 'entry')} of {_count(len(tds), 'task definition')} from "
+                        f"`environment` to `secrets`, so the values come from {store} instead of plaintext "
+                        "in the task definition")
+        if fixed:
+            head.append(f"fixes {_count(len(fixed), 'deploy-readiness problem')} that would stop tasks from "
+                        "starting (`ResourceInitializationError`)")
+        lines.append(f"This change {'; it also '.join(head)}.")
+        if notes:
+            lines.append(f"{_count(len(notes), 'place')} left for a manual change, listed below.")
+    new_vars = [m for m in moved if m.variable]
+    rotate = [m for m in moved if m.committed]
+    if moved:
+        lines += ["", "### Before merging", ""]
+        step = 1
+        if new_vars:
+            lines.append(f"{step}. Set the new sensitive variables outside git (e.g. `TF_VAR_<name>` in CI, or "
+                         "your secret store), or `terraform plan` will ask for them:")
+            lines += [""] + [f"   * `var.{m.variable}`: the value of `{m.name}` ({_at(m)})" for m in new_vars] + [""]
+            step += 1
+        if rotate:
+            lines.append(f"{step}. **Rotate** these values: they were committed and stay in git history "
+                         "after this change:")
+            lines += [""] + [f"   * `{m.name}` in `{m.task_definition}` ({_at(m)})" for m in rotate] + [""]
+            step += 1
+        lines.append(f"{step}. After `terraform apply`, each changed task definition gets a new revision; "
+                     "services roll their tasks onto it. Tasks read the secrets at start through their "
+                     "execution role, which this change grants read access (except where a note below says otherwise).")
+        if len(rotate) < len(moved):
+            lines.append("   Values that came from variables were readable by anyone allowed to describe "
+                         "the task definition; rotate them too if that matters.")
+    if moved:
+        lines += ["", f"### Moved to `secrets` ({store})", "",
+                  "| Entry | Task definition | Container | Written at |", "|---|---|---|---|"]
+        lines += [f"| `{m.name}` | `{m.task_definition}` | `{m.container}` | {_at(m)} |" for m in moved]
+    if fixed:
+        lines += ["", "### Deploy-readiness fixes", ""] + [f"* {_located(line)}" for line in fixed]
+    if notes:
+        lines += ["", "### Left for a manual change", "",
+                  "ecsfix does not rewrite these; `ecsfix scan` still reports them:", ""]
+        lines += [f"* {_located(n)}" for n in notes]
     if result.warnings:
-        lines += ["", "Warnings:", ""] + [f"* {w}" for w in result.warnings]
-    if result.notes:
-        lines += ["", "Left for a manual change:", ""] + [f"* {n}" for n in result.notes]
-    if result.moved or result.fixed:
-        lines += ["", "Deploy effect: `container_definitions` changes force a new task-definition revision; "
-                  "services roll their tasks onto it."]
-    lines.append("")
+        lines += ["", "### Warnings", ""] + [f"* {_located(w)}" for w in result.warnings]
+    if result.errors:
+        lines += ["", "### Files ecsfix could not read", "",
+                  "Nothing in these was changed; fix them and run `ecsfix rewrite` again:", ""]
+        lines += [f"* {_located(e)}" for e in result.errors]
+    lines += ["", "<sub>Generated by `ecsfix rewrite --summary`. No secret value appears in this text.</sub>", ""]
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def _at(m: Moved) -> str:
+    return f"`{m.where}`" if m.where else "–"
+
+
+_LOCATION = re.compile(r"^(\S+?:\d+(?::\d+)?): (.*)$", re.S)
+
+
+def _located(line: str) -> str:
+    """`FILE:LINE: rest` as Markdown, the location in code font."""
+    m = _LOCATION.match(line)
+    return f"`{m.group(1)}`: {m.group(2)}" if m else line

@@ -41,6 +41,11 @@ class Moved:
     container: str
     name: str
     variable: str | None  # the new variable the user must set, when the value was a literal
+    where: str = ""  # `FILE:LINE` of the entry as written
+    committed: bool = False  # the value was a literal in the file: in git history, to rotate
+
+    def __post_init__(self) -> None:
+        self.committed = self.committed or self.variable is not None
 
 
 @dataclass

@@ -50,6 +50,11 @@ class ResourceForm:
         return None
 
 
+def entry_at(entry: EnvEntry) -> str:
+    """`FILE:LINE` where the entry is written (the summary's reference to it)."""
+    return f"{entry.span.file.display}:{entry.span.line}"
+
+
 def is_literal(entry: EnvEntry) -> bool:
     if entry.value is None:
         return True

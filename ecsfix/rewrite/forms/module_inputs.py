@@ -57,7 +57,7 @@ from ..generate import (
 from ..hclgen import add_block_attribute, add_map_item, hcl_key, hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import execution_role_target
-from .base import Refuse, hcl_expression, moved_value
+from .base import Refuse, entry_at, hcl_expression, is_literal, moved_value
 
 _EXEC_ARNS = "task_exec_secret_arns"
 
@@ -178,7 +178,7 @@ def _plan_call(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tuple[str, in
             assert expr is not None  # module inputs are HCL: every expression can move
             kept.append(e)
             move_keys.append(keys.key(e.name, expr))
-            plan.moved.append(Moved(td.address, move.container.display_name, e.name, var_name))
+            plan.moved.append(Moved(td.address, move.container.display_name, e.name, var_name, entry_at(e), is_literal(e)))
         move.entries = kept
         moving += len(kept)
         if not kept:

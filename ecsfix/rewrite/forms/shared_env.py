@@ -24,7 +24,7 @@ from ..grants import DECRYPT, SECRET_READ
 from ..hclgen import hcl_string
 from ..plan import ModuleRewrite, Moved, Plan, where
 from ..roles import RoleTarget, execution_role_target
-from .base import Refuse, hcl_expression, moved_value
+from .base import Refuse, entry_at, hcl_expression, is_literal, moved_value
 
 Spans = set[tuple[str, int, int]]
 
@@ -196,8 +196,8 @@ def _plan_local(mr: ModuleRewrite, name: str, local_list: Lst, users: list[_User
         var_of[e.name] = var_name
         items.append(f'{{ name = {hcl_string(e.name)}, valueFrom = "${{{arn}}}:{key}::" }}')
     for u in users:
-        plan.moved += [Moved(u.td.address, u.container.display_name, e.name or "", var_of[e.name or ""])
-                       for e in entries]
+        plan.moved += [Moved(u.td.address, u.container.display_name, e.name or "", var_of[e.name or ""],
+                             entry_at(e), is_literal(e)) for e in entries]
         if not u.own:
             why = add_shared_secrets(plan, u.container, f"local.{secrets_local}")
             if why:

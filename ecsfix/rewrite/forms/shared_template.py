@@ -27,7 +27,7 @@ from ..edits import Edit
 from ..generate import SECRET_TYPES, SecretKeys
 from ..hclgen import IDENT, add_map_item, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, where
-from .base import Refuse, moved_value, template_expression
+from .base import Refuse, entry_at, moved_value, template_expression
 from .shared_env import generate_shared, grantees
 
 Spans = set[tuple[str, int, int]]
@@ -134,7 +134,7 @@ def _plan_template(mr: ModuleRewrite, path: str, tds: list[TaskDefinition], span
             assert e.name is not None
             movable.append(e)
             value_from[e.name] = "${" + var + "}:" + keys.key(e.name, value[0]) + "::"
-            plan.moved += [Moved(td.address, c.display_name, e.name, value[1]) for td in tds
+            plan.moved += [Moved(td.address, c.display_name, e.name, value[1], entry_at(e)) for td in tds
                            for c in td.containers if c.obj is not None and _same(c.obj, container.obj)]
         if movable:
             container_edits(plan, container, env_list, movable, True, value_from)

@@ -43,7 +43,7 @@ from ..hclgen import hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import RoleTarget, execution_role_target, role_of
 from . import shared_env, shared_template
-from .base import Refuse, ResourceForm, moved_value
+from .base import Refuse, ResourceForm, entry_at, is_literal, moved_value
 from .file import File
 from .heredoc import Heredoc
 from .indirect import underlying_form
@@ -215,7 +215,7 @@ def plan_task_definition(mr: ModuleRewrite, td: TaskDefinition, flagged: set[tup
                 continue
             movable.append(e)
             key = keys.key(e.name, expr)
-            plan.moved.append(Moved(td.address, container.display_name, e.name, var_name))
+            plan.moved.append(Moved(td.address, container.display_name, e.name, var_name, entry_at(e), is_literal(e)))
             if ssm:
                 pname = mr.names.free(f"{label}_{e.name.lower()}", ("aws_ssm_parameter",))
                 parameters.append({"name": pname, "key": e.name, "value": expr})
