@@ -37,6 +37,8 @@ from .edits import Edit, apply_and_realign, apply_edits
 from .plan import ModuleRewrite, Moved, Names, Options, Plan
 from .planning import plan_module
 from .safewrite import write_change
+from .taskdef_json import SecretPlan
+from .taskdef_summary import taskdef_summary
 
 __all__ = ["Edit", "FileChange", "Moved", "Options", "RewriteResult", "apply_edits", "rewrite", "write_change"]
 
@@ -48,6 +50,7 @@ class RewriteResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)  # EF101-EF104 fixes, one line each
+    taskdef_secrets: list[SecretPlan] = field(default_factory=list)  # raw task-definition JSON files' secrets
 
 
 def rewrite(
@@ -84,6 +87,15 @@ def rewrite(
             continue  # a module is rewritten whole or not at all
         result.changes.extend(changes)
         result.moved.extend(plan.moved)
+    if found.json_files:  # raw task-definition JSON (files Terraform reads are the modules' above)
+        from .taskdef_files import rewrite_files
+
+        td = rewrite_files(found.json_files, [f for m, _, _ in scanned for f in m.files], root, options)
+        result.changes += td.changes
+        result.moved += td.moved
+        result.notes += td.notes
+        result.errors += td.errors
+        result.taskdef_secrets += td.secrets
     return result
 
 
@@ -146,6 +158,7 @@ def summary_markdown(result: RewriteResult, backend: str = "secretsmanager") -> 
         lines += ["", "Set these new sensitive variables (outside git, e.g. `TF_VAR_<name>` in CI), then **rotate** "
                   "the old values: they were committed and stay in git history:", ""]
         lines += [f"* `var.{m.variable}` (was the literal value of `{m.name}`)" for m in new_vars]
+    lines += taskdef_summary(result.taskdef_secrets)
     if result.warnings:
         lines += ["", "Warnings:", ""] + [f"* {w}" for w in result.warnings]
     if result.notes:
