@@ -316,6 +316,9 @@ def test_a_later_run_with_the_arn_fills_the_placeholders(tmp_path: Path) -> None
 REFUSALS = [
     pytest.param(_seed().replace('"hunter2"', '"${DB_PASS}"'), "DB_PASS", "placeholder (${...})", id="envsubst"),
     pytest.param(_seed().replace('"hunter2"', '"{{ db_pass }}"'), "DB_PASS", "placeholder ({{ ... }})", id="jinja"),
+    pytest.param(_seed().replace('"hunter2"', '"%DB_PASS%"'), "DB_PASS", "placeholder (%VAR%)", id="percent"),
+    pytest.param(_seed().replace('"hunter2"', '"${{ secrets.DB_PASS }}"'), "DB_PASS", "placeholder (${...})",
+                 id="actions-expression"),
     pytest.param(_seed().replace('"DB_USER"', '"DB_PASS"'), "DB_PASS", "has a secret named DB_PASS already",
                  id="name-in-secrets"),
     pytest.param(_seed().replace('"DB_HOST", "value": "db.internal"', '"DB_PASS", "value": "hunter3"'), "DB_PASS",

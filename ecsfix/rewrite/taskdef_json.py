@@ -58,8 +58,9 @@ _ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?/")
 _ANY_ARN = re.compile(r"^arn:(aws[a-z-]*):(?:secretsmanager|ssm|kms|logs):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):")
 # A value a render step fills in (envsubst, amazon-ecs-render-task-definition inputs, Jinja,
-# Mustache, ERB, Octopus): the secret is wherever that step takes it from.
-_RENDERED = re.compile(r"\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*\b|\{\{.*?\}\}|<%.*?%>|#\{[^}]*\}|__[A-Z0-9_]+__")
+# Mustache, ERB, Octopus, %VAR% substitution): the secret is wherever that step takes it from.
+_RENDERED = re.compile(r"\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*\b|\{\{.*?\}\}|<%.*?%>|#\{[^}]*\}|__[A-Z0-9_]+__"
+                       r"|%[A-Za-z_][A-Za-z0-9_]*%")
 # A valueFrom an earlier run wrote with placeholders; group 1: its JSON key
 _PLACEHOLDER_VF = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[^:]+:[^:]+:secret:[^:]+:([^:]+)::$")
 _COMPLETE = re.compile(r"-[A-Za-z0-9]{6}$")  # the random suffix Secrets Manager adds to a secret's ARN
@@ -300,7 +301,7 @@ def _entry_refusal(container: Container, e: EnvEntry) -> str | None:
     m = _RENDERED.search(value)
     if m:
         shape = {"$": "${...}" if m.group(0).startswith("${") else "$VAR", "{": "{{ ... }}", "<": "<% ... %>",
-                 "#": "#{...}", "_": "__TOKEN__"}[m.group(0)[0]]
+                 "#": "#{...}", "_": "__TOKEN__", "%": "%VAR%"}[m.group(0)[0]]
         return (f"the value of {e.name} holds a placeholder ({shape}) that a render step fills in: the secret "
                 "comes from that step; reference it from `secrets` there")
     if any(s.name == e.name for s in container.secrets):
