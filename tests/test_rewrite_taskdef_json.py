@@ -161,11 +161,12 @@ DESCRIBED = """{
                 }
             ],
             "secrets": null,
-            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4",
+            "image": "example/api:1.4",
             "name": "api"
         }
     ],
     "family": "api",
+    "taskDefinitionArn": "arn:aws:ecs:ap-southeast-1:123456789012:task-definition/api:5",
     "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
 }
 """
@@ -199,7 +200,8 @@ CASES = [
     Case("one_line_container", ONE_LINE_CONTAINER, ("BASIC_AUTH_PASSWORD",), (), {"secret_name": "proxy"},
          placeholders=("<region>",)),
     Case("minified", MINIFIED, ("AWS_SECRET_ACCESS_KEY",), ("AWS_REGION",), {"secret_name": "batch"}),
-    Case("described_null_secrets", DESCRIBED, ("DB_PWD",), ("DB_HOST",), {"secret_name": "prod/api"}),
+    Case("described_null_secrets", DESCRIBED, ("DB_PWD",), ("DB_HOST",), {"secret_name": "prod/api"},
+         value_from={"DB_PWD": "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/api:DB_PWD::"}),
     Case("no_account_no_region", NO_ACCOUNT, ("SECRET_KEY_BASE",), (),
          placeholders=("<region>", "<account-id>", "<secret-name>")),
 ]

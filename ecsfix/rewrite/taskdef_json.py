@@ -56,7 +56,7 @@ _PARAM_ARN = re.compile(r"^arn:(aws[a-z-]*):ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(.+)$")
 _ECR = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?/")
-_ANY_ARN = re.compile(r"^arn:(aws[a-z-]*):(?:secretsmanager|ssm|kms|logs):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):")
+_ANY_ARN = re.compile(r"^arn:(aws[a-z-]*):(?:secretsmanager|ssm|kms|logs|ecs):([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):")
 # A value a render step fills in (envsubst, amazon-ecs-render-task-definition inputs, Jinja,
 # Mustache, ERB, Octopus, %VAR% substitution): the secret is wherever that step takes it from.
 _RENDERED = re.compile(r"\$\{[^}]*\}|\$[A-Z_][A-Z0-9_]*\b|\{\{.*?\}\}|<%.*?%>|#\{[^}]*\}|__[A-Z0-9_]+__"
@@ -121,7 +121,8 @@ def _literal(expr: Expr | None) -> str | None:
 
 
 def _found_parts(doc: Obj, td: TaskDefinition) -> tuple[str | None, str | None, str | None]:
-    """(partition, account, Region) the file names: roles, images, log options, existing ARNs."""
+    """(partition, account, Region) the file names: roles, images, log options, existing ARNs, the
+    taskDefinitionArn of a saved `describe-task-definition` output."""
     partition = account = region = None
     accounts: list[str] = []
     regions: list[str] = []
@@ -149,6 +150,11 @@ def _found_parts(doc: Obj, td: TaskDefinition) -> tuple[str | None, str | None, 
                 partition = partition or m.group(1)
                 accounts.append(m.group(3))
                 regions.append(m.group(2))
+    m = _ANY_ARN.match(_literal(doc.get("taskDefinitionArn")) or "")  # describe-task-definition output
+    if m:
+        partition = partition or m.group(1)
+        accounts.append(m.group(3))
+        regions.append(m.group(2))
     accounts.extend(ecr_accounts)  # a shared registry account: the last resort
     account = accounts[0] if accounts else None
     region = regions[0] if regions else None
