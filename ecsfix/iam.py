@@ -351,8 +351,10 @@ def parse_value_from(text: Text) -> ValueFrom:
                 return vf
             held = [p for p in (literal(s) for s in segs[3:7]) if p and _PLACEHOLDER.fullmatch(p)]
             if held:  # `ecsfix rewrite` wrote them where the task definition did not say the part
-                vf.problem = (f"`{show(text)}` still holds the placeholder {' and '.join(f'`{p}`' for p in held)}: "
-                              "set the secret's " + ", ".join(_PLACEHOLDER_PART.get(p, p) for p in held)
+                parts = [_PLACEHOLDER_PART.get(p, p) for p in held]
+                vf.problem = (f"`{show(text)}` still holds the placeholder{'s' if len(held) > 1 else ''} "
+                              + ", ".join(f"`{p}`" for p in held) + ": set the secret's "
+                              + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
                               + " (`ecsfix rewrite --secret-arn ARN` writes the whole ARN)")
                 return vf
             return _sm_fields(vf, _join(segs[:7], ":"), segs[7:])

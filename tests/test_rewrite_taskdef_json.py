@@ -199,6 +199,7 @@ CASES = [
          {"secret_arn": SSM_ARN}, value_from={"DB_PASSWORD": SSM_ARN + "/DB_PASSWORD"}),
     Case("one_line_container", ONE_LINE_CONTAINER, ("BASIC_AUTH_PASSWORD",), (), {"secret_name": "proxy"},
          placeholders=("<region>",)),
+    Case("bom_minified", "\ufeff" + MINIFIED, ("AWS_SECRET_ACCESS_KEY",), ("AWS_REGION",), {"secret_name": "batch"}),
     Case("minified", MINIFIED, ("AWS_SECRET_ACCESS_KEY",), ("AWS_REGION",), {"secret_name": "batch"}),
     Case("described_null_secrets", DESCRIBED, ("DB_PWD",), ("DB_HOST",), {"secret_name": "prod/api"},
          value_from={"DB_PWD": "arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/api:DB_PWD::"}),
@@ -234,7 +235,8 @@ def test_rewrite_moves_entries_and_keeps_everything_else(case: Case, tmp_path: P
     change = result.changes[0]
     assert sorted({m.name for m in result.moved}) == sorted(set(case.moved))
     # the same document, with exactly the moved entries turned into secrets
-    old, new = json.loads(change.original), json.loads(change.new)
+    old, new = json.loads(change.original.lstrip("\ufeff")), json.loads(change.new.lstrip("\ufeff"))
+    assert change.new.startswith("\ufeff") == change.original.startswith("\ufeff")
     assert {k: v for k, v in old.items() if k != "containerDefinitions"} == \
         {k: v for k, v in new.items() if k != "containerDefinitions"}
     for before, after in zip(old["containerDefinitions"], new["containerDefinitions"], strict=True):
@@ -269,6 +271,9 @@ def test_rewrite_moves_entries_and_keeps_everything_else(case: Case, tmp_path: P
         assert {f.name for f in ef103} == set(case.moved)
         for f in ef103:
             assert "placeholder" in f.message and all(p in f.message for p in case.placeholders)
+            assert "ecsfix rewrite --secret-arn ARN" in f.message
+            if len(case.placeholders) == 3:
+                assert "set the secret's Region, account id and name" in f.message
     else:
         assert ef103 == []
     again = _run(d, **case.options)
