@@ -299,6 +299,10 @@ def _sm_fields(vf: ValueFrom, base: Text, fields: list[Text]) -> ValueFrom:
     return vf
 
 
+_PLACEHOLDER = re.compile(r"<[a-z-]+>")  # `<region>`: a part of an ARN that is still to be set
+_PLACEHOLDER_PART = {"<region>": "Region", "<account-id>": "account id", "<secret-name>": "name"}
+
+
 def parse_value_from(text: Text) -> ValueFrom:
     vf = ValueFrom(text, None, text)
     if not text:
@@ -344,6 +348,14 @@ def parse_value_from(text: Text) -> ValueFrom:
             if len(segs) < 7 or literal(segs[5]) != "secret" or any(s == () for s in segs[3:5]) or not segs[6]:
                 vf.problem = f"`{show(text)}` is not a complete Secrets Manager ARN (region, account id or name missing)"
                 vf.fix = f"`{shape}` (optionally followed by `:<json-key>:<version-stage>:<version-id>`)"
+                return vf
+            held = [p for p in (literal(s) for s in segs[3:7]) if p and _PLACEHOLDER.fullmatch(p)]
+            if held:  # `ecsfix rewrite` wrote them where the task definition did not say the part
+                parts = [_PLACEHOLDER_PART.get(p, p) for p in held]
+                vf.problem = (f"`{show(text)}` still holds the placeholder{'s' if len(held) > 1 else ''} "
+                              + ", ".join(f"`{p}`" for p in held) + ": set the secret's "
+                              + (", ".join(parts[:-1]) + " and " if len(parts) > 1 else "") + parts[-1]
+                              + " (`ecsfix rewrite --secret-arn ARN` writes the whole ARN)")
                 return vf
             return _sm_fields(vf, _join(segs[:7], ":"), segs[7:])
         if service == "ssm":

@@ -148,7 +148,8 @@ def classify_json(text: str) -> str | None:
 
 
 def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext,
-                   result: ScanResult) -> None:
+                   result: ScanResult, terraform: Callable[[], list[SourceFile]] = list) -> None:
+    """`terraform`: the run's Terraform files (a task-definition file one of them reads is theirs to fix)."""
     shown = display_path(path, root)
     try:
         src = read_source(path, shown)
@@ -167,6 +168,7 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
     result.files += 1
     from .resolve import Resolver
 
+    known = len(result.errors)
     try:
         doc = _json_doc(src, result.errors)
         if kind == "plan":
@@ -182,7 +184,23 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
         result.errors.append(InputError(shown, exc.line, exc.message))
         return
     result.task_definitions.extend(tds)
-    result.findings.extend(run_rules(tds, ctx))
+    findings = list(run_rules(tds, ctx))
+    if kind == "taskdef" and any(f.rule == "EF001" for f in findings):
+        findings = _settle_taskdef(src, doc, tds[0], findings, terraform, broken=len(result.errors) > known)
+    result.findings.extend(findings)
+
+
+def _settle_taskdef(src: SourceFile, doc: Obj, td: TaskDefinition, findings: list[Finding],
+                    terraform: Callable[[], list[SourceFile]], broken: bool) -> list[Finding]:
+    """EF001's `fixable` for raw task-definition JSON: what `ecsfix rewrite` would do with the file
+    (nothing, when the file was read leniently: it is invalid JSON, reported as an error)."""
+    from .rewrite.taskdef_json import decisions, read_by, terraform_reads
+    from .rules.ef001 import settle
+
+    if broken:
+        why = "the JSON is invalid (reported as an error): fix it first"
+        return settle(findings, {(f.resource, f.container, f.name): why for f in findings if f.rule == "EF001"})
+    return settle(findings, decisions(src, doc, td, findings, read_by(src.path, terraform_reads(terraform()))))
 
 
 def _read_text(path: str) -> str | None:
@@ -443,7 +461,7 @@ def scan(
         result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
     result.findings = drop_duplicates(result.findings)
     for path, explicit in found.json_files:
-        scan_json_file(path, explicit, root, ctx, result)
+        scan_json_file(path, explicit, root, ctx, result, lambda: [f for cand, _ in slots for f in cand.files])
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.errors.sort(key=lambda e: (e.file, e.line or 0))
     return result

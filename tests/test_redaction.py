@@ -282,3 +282,74 @@ def test_the_leak_check_catches_leaks() -> None:
     assert values_in_text('{ name = "DB_PASSWORD", value = "hunter2" },') == {"hunter2"}
     assert values_in_text('{"value": "hunter2",\n "name": "API_TOKEN"}') == {"hunter2"}
     assert values_in_text('{ name = "LOG_LEVEL", value = "info" }') == set()
+
+
+# --------------------------------------------------------------------------- rewrite: raw task-definition JSON
+
+_TASKDEF_VALUES = {
+    "multi": "hunter2-EXAMPLE-multi-line",
+    "oneline": "hunter2-EXAMPLE-one-line",
+    "minified": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "refused": "hunter2-EXAMPLE-refused",
+}
+
+
+def _taskdef_fixture(root: Path) -> None:
+    v = _TASKDEF_VALUES
+    (root / "multi").mkdir(parents=True)
+    (root / "multi" / "task-definition.json").write_text(
+        '{\n  "family": "api",\n  "executionRoleArn": "arn:aws:iam::123456789012:role/exec",\n'
+        '  "containerDefinitions": [\n    {\n      "name": "api",\n      "environment": [\n'
+        '        {\n          "name": "DB_PASSWORD",\n          "value": "@multi@"\n        },\n'
+        '        { "name": "API_TOKEN", "value": "@oneline@" },\n'
+        '        { "name": "PORT", "value": "8080" }\n      ],\n'
+        '      "secrets": [\n        { "name": "SMTP_PASSWORD", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/smtp" }\n'
+        '      ]\n    },\n    {\n      "name": "sidecar",\n      "environment": [\n'
+        '        { "name": "SMTP_PASSWORD", "value": "@refused@" }\n      ],\n'
+        '      "secrets": [\n        { "name": "SMTP_PASSWORD", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/smtp" }\n'
+        '      ]\n    }\n  ]\n}\n'.replace("@multi@", v["multi"]).replace("@oneline@", v["oneline"])
+        .replace("@refused@", v["refused"]), encoding="utf-8")
+    (root / "minified").mkdir()
+    (root / "minified" / "taskdef.json").write_text(
+        '{"family":"job","containerDefinitions":[{"name":"job","environment":[{"name":"AWS_SECRET_ACCESS_KEY",'
+        '"value":"@v@"},{"name":"AWS_REGION","value":"eu-west-1"}]}]}'.replace("@v@", v["minified"]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("args", [(), ("--format", "json"), ("--check",), ("--write",),
+                                  ("--secret-name", "prod/api"), ("--secret-arn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-AbCdEf")])
+def test_no_secret_value_in_any_rewrite_output_of_task_definition_json(args: tuple[str, ...], tmp_path: Path,
+                                                                       boilerplate: str) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "repo"
+    _taskdef_fixture(root)
+    secrets = set(_TASKDEF_VALUES.values())
+    for path in root.rglob("*.json"):
+        secrets |= values_in_text(path.read_text(encoding="utf-8"))
+    assert set(_TASKDEF_VALUES.values()) <= secrets  # the collector sees every shape
+    summary = tmp_path / "summary.md"
+    proc = subprocess.run([sys.executable, "-m", "ecsfix", "rewrite", *args, "--summary", str(summary), "."],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr
+    output = proc.stdout + "\n" + proc.stderr + "\n" + summary.read_text(encoding="utf-8")
+    assert "not rewritten" in proc.stderr and "SMTP_PASSWORD" in proc.stderr  # the refused entry's note
+    if not args or args[0] in ("--format", "--secret-name", "--secret-arn"):
+        assert "-" in proc.stdout and "DB_PASSWORD" in proc.stdout  # a diff was printed
+    base = baseline(root, secrets, boilerplate)
+    assert leaks(output, secrets, base) == []
+    if args == ("--write",):
+        text = "".join(path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.json")))
+        assert _TASKDEF_VALUES["multi"] not in text and _TASKDEF_VALUES["minified"] not in text
+        assert _TASKDEF_VALUES["refused"] in text  # left in place, with its note
+
+
+def test_removed_json_values_are_redacted_in_the_diff() -> None:
+    from ecsfix.rewrite.changes import redact_values
+
+    line = '-        { "name": "DB_PASSWORD", "value": "hunter2-EXAMPLE-x" },\n'
+    assert "hunter2-EXAMPLE-x" not in redact_values(line)
+    compact = '-{"environment":[{"name":"A","value":"hunter2-EXAMPLE-y"},{"name":"B","value":"eu-west-1"}]}'
+    kept = '{"environment":[{"name":"B","value":"eu-west-1"}]}'
+    out = redact_values(compact, kept)
+    assert "hunter2-EXAMPLE-y" not in out and '"value":"eu-west-1"' in out  # a value still in the file stays

@@ -50,6 +50,14 @@ def register(app: Any) -> None:
             "--output-file", metavar="NAME",
             help="Put generated resources in NAME (in each module's directory) instead of after each task definition.")] = None,
         fmt: Annotated[Format, typer.Option("--format", help="diff (default) or json (the plan, the diffs and notes).")] = Format.diff,
+        secret_arn: Annotated[str | None, typer.Option(
+            "--secret-arn", metavar="ARN",
+            help="Raw task-definition JSON only: the Secrets Manager secret (one JSON object; entries become "
+                 "ARN:NAME::) or SSM parameter path (entries become ARN/NAME) the entries move to.")] = None,
+        secret_name: Annotated[str | None, typer.Option(
+            "--secret-name", metavar="NAME",
+            help="Raw task-definition JSON only: the Secrets Manager secret to create; its ARN is built with the "
+                 "account and Region the file names (placeholders EF103 reports where it names none).")] = None,
     ) -> None:
         """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to change, 1 --write would change files, 2 errors)."""
         from ..model import EcsfixError
@@ -64,6 +72,16 @@ def register(app: Any) -> None:
         if output_file is not None and (not output_file.endswith(".tf") or "/" in output_file or "\\" in output_file):
             print("error: --output-file takes a file name ending in .tf (created in each module's directory)", file=sys.stderr)
             raise typer.Exit(2)
+        from .taskdef_json import secret_arn_problem, secret_name_problem
+
+        if secret_arn is not None and secret_name is not None:
+            print("error: --secret-arn and --secret-name exclude each other", file=sys.stderr)
+            raise typer.Exit(2)
+        why = (secret_arn_problem(secret_arn) if secret_arn is not None else None) or \
+            (secret_name_problem(secret_name) if secret_name is not None else None)
+        if why:
+            print(f"error: {why}", file=sys.stderr)
+            raise typer.Exit(2)
         options = Options(
             templates=str(templates) if templates else None,
             literal_values=literal_values.value,
@@ -71,6 +89,8 @@ def register(app: Any) -> None:
             backend=backend.value,
             kms_key_id=kms_key_id,
             output_file=output_file,
+            secret_arn=secret_arn,
+            secret_name=secret_name,
         )
         result = plan_rewrite(paths or ["."], options=options)
         for note in result.notes:

@@ -56,6 +56,8 @@ class Options:
     backend: str = "secretsmanager"  # or "ssm"
     kms_key_id: str | None = None  # an HCL expression
     output_file: str | None = None
+    secret_arn: str | None = None  # raw task-definition JSON only: the secret its entries move to
+    secret_name: str | None = None  # raw task-definition JSON only: a name, the ARN built around it
 
 
 @dataclass
