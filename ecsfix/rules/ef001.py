@@ -113,7 +113,7 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             elif not named:
                 manual = "an entry without a name is not moved automatically"
                 hint = f"give it the name the application reads and move it to `secrets` ({manual})"
-            elif td.by_hand:
+            elif td.by_hand and not _written_in_call(td, entry):
                 manual = td.by_hand
                 hint = td.by_hand
             else:
@@ -141,6 +141,14 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 severity=judged.severity,
                 manual=manual,
             )
+
+
+def _written_in_call(td: TaskDefinition, entry: EnvEntry) -> bool:
+    """An entry the caller wrote in the arguments of a local module call (`environment = [{...}]`):
+    whether `ecsfix rewrite` moves it is its planner's decision (rewrite/forms/wrapper_calls.py)."""
+    block = td.block
+    return (td.through_call and block is not None and entry.span.file.path == block.span.file.path
+            and block.span.start <= entry.span.start and entry.span.end <= block.span.end)
 
 
 def settle(findings: list[Finding], decisions: dict[tuple[str, str, str | None], str | None]) -> list[Finding]:
