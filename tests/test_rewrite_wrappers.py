@@ -258,6 +258,11 @@ SHAPES = [
     ("role-variable-not-passed", ENV, {}, False,
      "the call does not pass execution_role_arn, the execution role of ../modules/svc's task definition"),
     ("no-role-in-the-child", ENV, {"role": "null"}, False, "has no execution_role_arn: give it one (EF101)"),
+    ("role-inside-an-object-the-call-passes", '  cluster = module.cluster\n' + ENV,
+     {"role": "var.cluster.task_execution_role.arn", "extra": 'variable "cluster" {\n  type = any\n}\n'}, True, None),
+    ("role-inside-an-object-written-in-the-call", '  cluster = { role = "x" }\n' + ENV,
+     {"role": "var.cluster.role", "extra": 'variable "cluster" {\n  type = any\n}\n'}, True,
+     "(var.cluster.role) is not one ecsfix follows: grant it secretsmanager:GetSecretValue"),
     ("role-literal-arn-in-the-child", ENV, {"role": '"arn:aws:iam::123456789012:role/svc-exec"'}, True, None),
     ("entry-in-a-concat", ROLE + '  environment = concat([{ name = "DB_PASSWORD", value = "hunter2" }], [])\n', {},
      False, "it is not an item of a literal list or map argument of the call"),
@@ -271,6 +276,8 @@ def test_shapes(tmp_path: Path, call: str, child: dict[str, str], moves: bool, n
     assert [m.name for m in result.moved] == (["DB_PASSWORD"] if moves else [])
     if note:
         assert any(note in n for n in result.notes), result.notes
+        if moves:  # the entries move; the note names the grant to add by hand
+            assert "aws_iam_role_policy" not in "".join(c.new for c in result.changes)
     else:
         assert result.notes == []
     findings = [f for f in scan([str(app)]).findings if f.rule == "EF001"]
@@ -281,6 +288,12 @@ def test_shapes(tmp_path: Path, call: str, child: dict[str, str], moves: bool, n
         assert not [f for f in scan([str(app)]).findings if f.rule == "EF001"]
         assert _run(app).changes == []
     assert all("hunter2" not in n for n in result.notes)
+    if call.startswith("  cluster = module.cluster"):
+        assert 'role = regex("[^/]+$", module.cluster.task_execution_role.arn)' in main_tf(app)
+
+
+def main_tf(app: Path) -> str:
+    return (app / "main.tf").read_text()
 
 
 def test_entries_in_a_callers_local_keep_the_by_hand_hint(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ valueFrom }` items); one that a `for k, v in var.x : { name = k, valueFrom = v }
 
 The execution role that must read the secret, from the child's `execution_role_arn`:
 
-* `var.R`: the role is the call's `R` argument, in the caller: a policy on it (`roles.py`).
+* `var.R`: the role is the call's `R` argument, in the caller: a policy on it (`roles.py`); for
+  `var.cluster.execution_role.arn` with `cluster = module.cluster` in the call, on that output's ARN.
 * `aws_iam_role.X.arn` created in the child: nothing more when the child's own policy grants read on
   what its secrets input gets and covers a whole secret (a `*` after the ARN, or the ARN cut out of
   the `valueFrom` with `split`/`regex`/...); else a policy on the child's output that returns the
@@ -450,6 +451,10 @@ def _grant(mr: ModuleRewrite, call: _Call, child: Module, name: str, secret: Sec
         if target.role is None:
             return f"{target.note}; not rewritten"
         return _Grant("policy", role=target.role, extra=target.plan)
+    m = re.fullmatch(r"var\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)+)", role.source) if isinstance(role, Ref) else None
+    passed = block.attributes.get(m.group(1)) if m else None
+    if m and passed is not None and isinstance(passed.value, Ref):  # `var.cluster.execution_role.arn`
+        return _Grant("policy", role=f'regex("[^/]+$", {passed.value.source}{m.group(2)})')
     m = _ROLE_RESOURCE.match(role.source) if isinstance(role, Ref) else None
     if m is None:
         return _Grant("note", note=f"{at}: the execution role of {call.source}'s task definition "
