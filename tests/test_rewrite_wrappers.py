@@ -296,11 +296,42 @@ def main_tf(app: Path) -> str:
     return (app / "main.tf").read_text()
 
 
-def test_entries_in_a_callers_local_keep_the_by_hand_hint(tmp_path: Path) -> None:
-    app = _pair(tmp_path, ROLE + "  environment = local.env\n")
-    (app / "locals.tf").write_text('locals {\n  env = [{ name = "DB_PASSWORD", value = "hunter2" }]\n}\n')
+def test_entries_in_a_local_the_call_passes(tmp_path: Path) -> None:
+    """`environment = local.api_env`: the entry leaves the local (read by this call alone)."""
+    app = _pair(tmp_path, ROLE + "  environment = local.api_env\n")
+    locals_tf = app / "locals.tf"
+    locals_tf.write_text('locals {\n  api_env = [\n    { name = "DB_PASSWORD", value = "hunter2" },\n'
+                         '    { name = "PORT", value = "8080" },\n  ]\n}\n')
     [finding] = [f for f in scan([str(app)]).findings if f.rule == "EF001"]
-    assert not finding.fixable and "builds this environment from module.api's inputs" in finding.message
+    assert finding.fixable
+    result = _run(app)
+    assert [m.name for m in result.moved] == ["DB_PASSWORD"] and result.notes == []
+    for change in result.changes:
+        write_change(change)
+    assert locals_tf.read_text() == 'locals {\n  api_env = [\n    { name = "PORT", value = "8080" },\n  ]\n}\n'
+    assert '  environment        = local.api_env\n  secrets = [\n    { name = "DB_PASSWORD", valueFrom = ' in main_tf(app)
+    assert not [f for f in scan([str(app)]).findings if f.rule == "EF001"]
+
+
+def test_entries_in_a_local_several_places_read_are_left(tmp_path: Path) -> None:
+    app = _pair(tmp_path, ROLE + "  environment = local.common_env\n")
+    (app / "main.tf").write_text(main_tf(app) + '\nmodule "worker" {\n  source = "../modules/svc"\n  name   = "worker"\n'
+                                 + ROLE + "  environment = local.common_env\n}\n")
+    (app / "locals.tf").write_text('locals {\n  common_env = [{ name = "DB_PASSWORD", value = "hunter2" }]\n}\n')
+    findings = [f for f in scan([str(app)]).findings if f.rule == "EF001"]
+    assert sorted(f.resource for f in findings) == ["module.api", "module.worker"]
+    why = "it is written in local.common_env, which 2 places read (moving it there would move it for all)"
+    assert all(not f.fixable and why in f.message for f in findings)
+    result = _run(app)
+    assert result.changes == [] and len(result.notes) == 2 and all(why in n for n in result.notes)
+
+
+def test_entries_in_a_template_the_call_renders_keep_the_by_hand_hint(tmp_path: Path) -> None:
+    app = _pair(tmp_path, ROLE + '  environment = jsondecode(templatefile("${path.module}/env.json.tpl", {}))\n')
+    (app / "env.json.tpl").write_text('[{"name": "DB_PASSWORD", "value": "hunter2"}]\n')
+    findings = [f for f in scan([str(app)]).findings if f.rule == "EF001"]
+    assert findings and all(not f.fixable and "builds this environment from module.api's inputs" in f.message
+                            for f in findings)
     assert _run(app).changes == []
 
 

@@ -52,6 +52,7 @@ from ...model import (
     Str,
     TaskDefinition,
 )
+from ..containers import local_uses, within
 from ..edits import Edit, indent_of, line_end, newline_of, remove_line_item
 from ..generate import (
     SECRET_TYPES,
@@ -93,7 +94,8 @@ class _Grant:
 class _Entry:
     container: Container
     entry: EnvEntry
-    arg: Attribute  # the call's argument the entry is an item of
+    arg: Attribute  # the call's argument that carries the entry
+    holder: Lst | Obj  # the literal the entry is an item of: the argument's, or a local's it names
 
 
 @dataclass
@@ -145,14 +147,14 @@ def _plan_call(mr: ModuleRewrite, tds: list[TaskDefinition], flagged: set[tuple[
             for e in c.environment:
                 if (e.span.file.path, e.span.start, e.span.end, t.address) not in flagged:
                     continue
-                why = _odd(e) or None
-                arg = None if why else _argument(block, e)
-                if arg is None:
-                    why = why or "it is not an item of a literal list or map argument of the call"
+                why = _odd(e)
+                found = None if why else _argument(mr, block, e)
+                if isinstance(found, str) or found is None:
+                    why = why or found or "it is not an item of a literal list or map argument of the call"
                     plan.notes.append(f"{at} container {c.display_name}: not rewritten: {e.name or '?'}: {why}; "
                                       "move it by hand")
                     continue
-                call.entries.append(_Entry(c, e, arg))
+                call.entries.append(_Entry(c, e, *found))
     if not call.entries:
         return plan
 
@@ -257,17 +259,31 @@ def _odd(e: EnvEntry) -> str:
     return ""
 
 
-def _argument(block: Block, e: EnvEntry) -> Attribute | None:
-    """The call's argument whose literal list (or map) has this entry as one of its items."""
+def _argument(mr: ModuleRewrite, block: Block, e: EnvEntry) -> tuple[Attribute, Lst | Obj] | str | None:
+    """The call's argument that carries this entry and the literal list (or map) it is an item of:
+    the argument's own value, or a caller's local used by this argument alone (`environment =
+    local.api_env`). A string: why not (None: no reason more precise than the default)."""
     for attr in block.attributes.values():
         value = attr.value
-        if isinstance(value, (Lst, Obj)) and value.span.start <= e.span.start and e.span.end <= value.span.end:
-            spans = {(it.span.start, it.span.end) for it in value.items}
-            if (e.span.start, e.span.end) in spans and (isinstance(value, Lst) or all(
-                    it.key is not None for it in value.items)):
-                return attr
-            return None
+        if isinstance(value, Ref) and value.source.startswith("local.") and value.source.count(".") == 1:
+            name = value.source.split(".")[1]
+            local = mr.module.local(name)
+            held = local.value if local is not None else None
+            if not (isinstance(held, (Lst, Obj)) and _is_item(held, e)):
+                continue
+            uses = local_uses(mr, name)
+            if uses != 1:
+                return f"it is written in local.{name}, which {uses} places read (moving it there would move it for all)"
+            return attr, held
+        if isinstance(value, (Lst, Obj)) and within(e.span, value.span):
+            return (attr, value) if _is_item(value, e) else None
     return None
+
+
+def _is_item(value: Lst | Obj, e: EnvEntry) -> bool:
+    spans = {(it.span.start, it.span.end) for it in value.items}
+    return e.span.file is value.span.file and (e.span.start, e.span.end) in spans and (
+        isinstance(value, Lst) or all(it.key is not None for it in value.items))
 
 
 def _taken_names(dest: Attribute | None) -> set[str]:
@@ -291,17 +307,17 @@ def _call_edits(plan: Plan, call: _Call, moving: list[tuple[_Entry, str]], name:
     src = block.file
     text = src.text
     nl = newline_of(text)
-    by_arg: dict[str, list[_Entry]] = {}
+    by_holder: dict[int, list[_Entry]] = {}
     for x, _ in moving:
-        by_arg.setdefault(x.arg.name, []).append(x)
-    for xs in by_arg.values():
-        value = xs[0].arg.value
-        assert isinstance(value, (Lst, Obj))
+        by_holder.setdefault(id(x.holder), []).append(x)
+    for xs in by_holder.values():
+        value = xs[0].holder
+        held_in = value.span.file
         if len(xs) == len(value.items):  # emptied: kept, so that the child's default does not come back
-            plan.add(src, Edit(value.span.start, value.span.end, "[]" if isinstance(value, Lst) else "{}"))
+            plan.add(held_in, Edit(value.span.start, value.span.end, "[]" if isinstance(value, Lst) else "{}"))
         else:
             for x in xs:
-                plan.add(src, remove_line_item(text, x.entry.span))
+                plan.add(held_in, remove_line_item(held_in.text, x.entry.span))
     as_map = shape == "map"
     if as_map:
         items = [f'{hcl_key(x.entry.name or "")} = "{arn}:{k}::"' for x, k in moving]
