@@ -353,3 +353,31 @@ def test_a_later_run_extends_the_generated_secret(tmp_path: Path) -> None:
     assert new.count('resource "aws_secretsmanager_secret" ') == 1 and new.count("aws_iam_role_policy") == 1
     assert re.search(r"API_TOKEN += var.api_api_token\n", new) and "tok-hunter2" not in new
     assert '{ name = "API_TOKEN", valueFrom = "${aws_secretsmanager_secret.api_secrets.arn}:API_TOKEN::" }' in new
+
+
+def test_a_wrapper_around_a_catalogued_container_module(tmp_path: Path) -> None:
+    """The wrapper passes its inputs to cloudposse's container definition: `map_secrets = var.secrets`
+    makes `secrets` a map input of the wrapper."""
+    (tmp_path / "modules" / "svc").mkdir(parents=True)
+    (tmp_path / "modules" / "svc" / "main.tf").write_text(
+        'variable "environment" {\n  type    = list(any)\n  default = []\n}\n'
+        'variable "secrets" {\n  type    = map(string)\n  default = {}\n}\n'
+        'variable "execution_role_arn" {\n  type = string\n}\n'
+        'module "container" {\n  source          = "cloudposse/ecs-container-definition/aws"\n'
+        '  version         = "0.61.1"\n  container_name  = "app"\n  container_image = "nginx"\n'
+        "  environment     = var.environment\n  map_secrets     = var.secrets\n}\n"
+        'resource "aws_ecs_task_definition" "this" {\n  family                = "app"\n'
+        "  execution_role_arn    = var.execution_role_arn\n"
+        "  container_definitions = module.container.json_map_encoded_list\n}\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.tf").write_text(
+        'module "api" {\n  source             = "../modules/svc"\n'
+        '  execution_role_arn = "arn:aws:iam::123456789012:role/api-exec"\n' + ENV + "}\n")
+    app = tmp_path / "app"
+    [finding] = [f for f in scan([str(app)]).findings if f.rule == "EF001"]
+    assert finding.fixable, finding.message
+    result = _run(app)
+    assert [m.name for m in result.moved] == ["DB_PASSWORD"]
+    new = result.changes[0].new
+    assert '  secrets = {\n    DB_PASSWORD = "${aws_secretsmanager_secret.api_secrets.arn}:DB_PASSWORD::"\n  }\n' in new
+    assert 'role = "api-exec"' in new

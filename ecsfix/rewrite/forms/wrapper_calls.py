@@ -8,7 +8,7 @@ caller's module (as `module_inputs.py` does for catalogue modules).
 
 The secrets input is read from the child's code, not guessed from its name: a variable that flows
 into a container's `secrets` (directly, through `concat()`/`merge()`/a conditional/a local, or
-through a catalogue module's `secrets` / `map_secrets` input) is the list shape (`{ name,
+through a catalogued ECS module's secrets input, in that input's shape) is the list shape (`{ name,
 valueFrom }` items); one that a `for k, v in var.x : { name = k, valueFrom = v }` turns into
 `secrets` is the map shape (name -> ARN).
 
@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...ecs_modules import module_kind
+from ...catalogue import MAP, lookup
 from ...model import (
     Attribute,
     Block,
@@ -352,13 +352,15 @@ def _sinks(child: Module) -> Iterator[tuple[Expr, str]]:
         cd = b.attr("container_definitions")
         if cd is not None:
             yield from _secrets_items(child, cd, 0)
-    for b in child.blocks("module"):
+    for b in child.blocks("module"):  # a catalogued ECS module the wrapper calls: its own secrets inputs
         source = b.attr("source")
-        if not (isinstance(source, Str) and source.value and module_kind(source.value)):
+        row = lookup(source.value) if isinstance(source, Str) and source.value else None
+        if row is None:
             continue
+        inputs = {i.name: i.shape for i in row.secrets}
         for name, attr in b.attributes.items():
-            if name in ("secrets", "map_secrets"):
-                yield attr.value, "map" if name == "map_secrets" else "list"
+            if name in inputs:
+                yield attr.value, "map" if inputs[name] == MAP else "list"
             else:
                 yield from _secrets_items(child, attr.value, 0)
 
