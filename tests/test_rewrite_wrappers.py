@@ -381,3 +381,20 @@ def test_a_wrapper_around_a_catalogued_container_module(tmp_path: Path) -> None:
     new = result.changes[0].new
     assert '  secrets = {\n    DB_PASSWORD = "${aws_secretsmanager_secret.api_secrets.arn}:DB_PASSWORD::"\n  }\n' in new
     assert 'role = "api-exec"' in new
+
+
+def test_a_wrapper_that_passes_the_entries_on_to_its_own_wrapper_is_left(tmp_path: Path) -> None:
+    _pair(tmp_path / "x", "")  # modules/svc under x/: the inner wrapper
+    shutil.move(str(tmp_path / "x" / "modules"), str(tmp_path / "modules"))
+    (tmp_path / "modules" / "outer").mkdir()
+    (tmp_path / "modules" / "outer" / "main.tf").write_text(
+        'variable "environment" {\n  type = list(any)\n}\n'
+        'module "svc" {\n  source             = "../svc"\n  name               = "api"\n'
+        '  execution_role_arn = "arn:aws:iam::123456789012:role/x"\n  environment        = var.environment\n}\n')
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.tf").write_text('module "api" {\n  source = "../modules/outer"\n' + ENV + "}\n")
+    [finding] = [f for f in scan([str(tmp_path / "app")]).findings if f.rule == "EF001"]
+    why = "the entries reach a task definition through module.api.module.svc (a module the wrapper calls in turn)"
+    assert not finding.fixable and why in finding.message
+    result = _run(tmp_path / "app")
+    assert result.changes == [] and any(why in n for n in result.notes)
