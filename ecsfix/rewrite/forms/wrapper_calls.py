@@ -1,7 +1,7 @@
 """Rewrites of calls of your own local ECS wrapper modules (`module "api" { source = "../modules/svc" }`).
 
 The case: the caller writes the entries in the call's arguments (`environment = [{ name, value }]`,
-or a map `env_vars = { NAME = value }`), and the child module puts that input into a container's
+or a map `env_vars = { NAME = value }`, or a local only that argument reads), and the child module puts that input into a container's
 `environment` (the scan follows it: `module_calls.py`). The entries move into the secrets input the
 child takes, written in the same call, and the values into one generated secret per call in the
 caller's module (as `module_inputs.py` does for catalogue modules).
@@ -20,10 +20,13 @@ The execution role that must read the secret, from the child's `execution_role_a
   what its secrets input gets and covers a whole secret (a `*` after the ARN, or the ARN cut out of
   the `valueFrom` with `split`/`regex`/...); else a policy on the child's output that returns the
   role (`module.api.<output>`); else the entries move and a note names the grant to add by hand.
-* anything else: the entries move and a note names the grant.
+* a literal role ARN in the child: a policy on that role; no role at all: nothing moves (EF101 first);
+  anything else: the entries move and a note names the grant.
 
-A wrapper without a secrets input gets a note naming the variable to add; entries the caller writes
-elsewhere (a local, a template) keep the scan's "by hand" hint (`rules/ef001.py`).
+Left with a note (scan's hint says the same): a wrapper without a secrets input (the note names the
+variable to add), a local several places read, an entry inside a larger expression, a name the call's
+secrets already has, a wrapper that passes the entries on to its own wrapper. Entries in a template
+the call renders keep the scan's "by hand" hint naming the child (`rules/ef001.py`).
 """
 
 from __future__ import annotations
