@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -353,3 +354,37 @@ def test_removed_json_values_are_redacted_in_the_diff() -> None:
     kept = '{"environment":[{"name":"B","value":"eu-west-1"}]}'
     out = redact_values(compact, kept)
     assert "hunter2-EXAMPLE-y" not in out and '"value":"eu-west-1"' in out  # a value still in the file stays
+
+
+# --------------------------------------------------------------------------- rewrite: local wrapper calls
+
+WRAPPER_CALLS = REPO / "tests" / "fixtures" / "rewrite_wrappers"
+
+
+# every fixture with a committed literal (child_grants moves `each.value.*` references only)
+@pytest.mark.parametrize("case", sorted(d.name for d in WRAPPER_CALLS.iterdir() if d.is_dir() and d.name != "child_grants"))
+def test_no_secret_value_in_any_rewrite_output_of_a_wrapper_call(
+        case: str, tmp_path: Path, boilerplate: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The entries leave a call of a local wrapper module (rewrite/forms/wrapper_calls.py): the diff,
+    json, --check and --summary outputs redact the removed values (an emptied one-line map too)."""
+    root = tmp_path / case
+    shutil.copytree(WRAPPER_CALLS / case, root)
+    secrets = values_in_findings(scan([str(root)], root=str(root)))
+    for path in root.rglob("*.tf"):
+        secrets |= values_in_text(path.read_text(encoding="utf-8"))
+    secrets |= {m.group(1) for path in root.rglob("*.tf")
+                for m in re.finditer(r'[A-Z_]*(?:PASSWORD|SECRET|TOKEN)[A-Z_]* *= *"(?!arn:)([^"$]{4,})"', path.read_text())}
+    assert secrets
+    base = baseline(root, secrets, boilerplate)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("ECSFIX_CACHE_DIR", str(tmp_path / "cache"))
+    outputs = []
+    for args in (["rewrite", "envs"], ["rewrite", "--format", "json", "envs"], ["rewrite", "--check", "envs"],
+                 ["rewrite", "--summary", str(tmp_path / "summary.md"), "envs"]):
+        main(args)
+        out, err = capsys.readouterr()
+        outputs.append(out + "\n" + err)
+    outputs.append((tmp_path / "summary.md").read_text(encoding="utf-8"))
+    for output in outputs:
+        assert leaks(output, secrets, base) == []

@@ -44,10 +44,19 @@ def _module_calls(mr: ModuleRewrite) -> list[Unit]:
     return module_inputs.plan(mr)
 
 
+def _wrapper_calls(mr: ModuleRewrite) -> list[Unit]:
+    if not any(td.form == "wrapper" for td in mr.scan.task_definitions):
+        return []
+    from .forms import wrapper_calls
+
+    return wrapper_calls.plan(mr)
+
+
 # Notes and generated blocks come in this order; a role created for a task definition (EF101) is
 # created once, by the first planner that asks for it (`roles.created_role`).
 PLANNERS: tuple[tuple[str, Callable[[ModuleRewrite], list[Unit]]], ...] = (
     ("EF001", _resources), ("deploy", _deploy), ("EF001 module", _module_calls),
+    ("EF001 wrapper", _wrapper_calls),
 )
 
 

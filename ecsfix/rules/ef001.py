@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -113,7 +114,7 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
             elif not named:
                 manual = "an entry without a name is not moved automatically"
                 hint = f"give it the name the application reads and move it to `secrets` ({manual})"
-            elif td.by_hand:
+            elif td.by_hand and not _written_in_call(td, entry):
                 manual = td.by_hand
                 hint = td.by_hand
             else:
@@ -141,6 +142,15 @@ def check(td: TaskDefinition, ctx: RuleContext) -> Iterator[Finding]:
                 severity=judged.severity,
                 manual=manual,
             )
+
+
+def _written_in_call(td: TaskDefinition, entry: EnvEntry) -> bool:
+    """An entry the caller wrote itself, in HCL (in the arguments of a local module call, `environment =
+    [{...}]`, or a local it passes): whether `ecsfix rewrite` moves it is its planner's decision
+    (rewrite/forms/wrapper_calls.py). Entries in a template, or in the child, keep `td.by_hand`."""
+    block = td.block
+    return (td.through_call and block is not None and entry.span.file.path.endswith(".tf")
+            and os.path.dirname(entry.span.file.path) == os.path.dirname(block.span.file.path))
 
 
 def settle(findings: list[Finding], decisions: dict[tuple[str, str, str | None], str | None]) -> list[Finding]:

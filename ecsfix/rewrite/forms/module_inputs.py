@@ -393,7 +393,7 @@ def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]
     indent = indent_of(text, source.span.start)
     if dest is None:
         key = "map_secrets" if as_map else "secrets"
-        new_attr = _multi_line(key + " = ", new_items, as_map, indent, nl)
+        new_attr = multi_line(key + " = ", new_items, as_map, indent, nl)
         if all_moved:
             plan.add(src, Edit(source.span.start, source.span.end, new_attr))
         else:
@@ -410,10 +410,10 @@ def _input_edits(plan: Plan, call: _Call, move: _Move, arn: str, keys: list[str]
             plan.add(src, remove_attribute(text, source.span))
     else:
         _remove_entries(plan, src, move.entries)
-    _extend_collection(plan, dest, new_items, as_map, nl)
+    extend_collection(plan, dest, new_items, as_map, nl)
 
 
-def _multi_line(lead: str, items: list[str], as_map: bool, indent: str, nl: str) -> str:
+def multi_line(lead: str, items: list[str], as_map: bool, indent: str, nl: str) -> str:
     open_, close = ("{", "}") if as_map else ("[", "]")
     comma = "" if as_map else ","
     return lead + open_ + nl + "".join(indent + "  " + s + comma + nl for s in items) + indent + close
@@ -425,7 +425,7 @@ def _remove_entries(plan: Plan, src: SourceFile, entries: list[EnvEntry]) -> Non
         plan.add(src, remove_line_item(src.text, e.span))
 
 
-def _extend_collection(plan: Plan, dest: Attribute, new_items: list[str], as_map: bool, nl: str) -> None:
+def extend_collection(plan: Plan, dest: Attribute, new_items: list[str], as_map: bool, nl: str) -> None:
     """Add items to an existing `secrets` list or `map_secrets` map input."""
     src = dest.span.file
     text = src.text
@@ -452,7 +452,7 @@ def _extend_collection(plan: Plan, dest: Attribute, new_items: list[str], as_map
     old = [s.text for s in spans]
     if as_map and len(old) > 0:
         old = [o.rstrip(",") for o in old]
-    plan.add(src, Edit(value.span.start, value.span.end, _multi_line("", old + new_items, as_map, indent, nl)))
+    plan.add(src, Edit(value.span.start, value.span.end, multi_line("", old + new_items, as_map, indent, nl)))
 
 
 def _add_exec_arn(plan: Plan, where: Block | Obj, arn: str) -> None:

@@ -145,7 +145,9 @@ def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
     for td in mr.scan.task_definitions:
         if _rewritten(td) or td.kind == "module" and td.form != "wrapper":
             continue
-        names = sorted({f.name or "?" for f in by_hand if f.resource == td.address})
+        # (entries written in a wrapper's call arguments get wrapper_calls.py's notes instead)
+        names = sorted({f.name or "?" for f in by_hand
+                        if f.resource == td.address and (td.form != "wrapper" or f.manual is not None)})
         if names and td.form == "wrapper":
             out.notes.append(f"{where(td)}: not rewritten: an input of your "
                              f"own module; move {', '.join(names)} to the secrets that module takes, by hand")
