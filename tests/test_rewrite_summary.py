@@ -105,3 +105,18 @@ def test_broken_module_is_an_error_and_not_written(tmp_path: Path, capsys: pytes
     assert service.read_bytes() == before
     assert b"STRIPE_SECRET_KEY" in (other / "main.tf").read_bytes()
     assert b"sk_live_" not in (other / "main.tf").read_bytes()  # the other module was rewritten
+
+
+def test_every_planner_says_where_each_moved_entry_was_written() -> None:
+    """The summary's "Written at" column and its rotate list need `Moved.where` from every planner:
+    the examples hold one case of each form."""
+    import re
+
+    from ecsfix.rewrite.engine import rewrite
+
+    examples = Path(__file__).parent.parent / "examples"
+    result = rewrite([str(examples)], options=None)
+    assert len({m.task_definition for m in result.moved}) >= 10
+    for m in result.moved:
+        assert re.fullmatch(r".+:\d+", m.where), m
+        assert Path(m.where.rsplit(":", 1)[0]).is_file(), m

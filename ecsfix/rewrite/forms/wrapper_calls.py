@@ -70,7 +70,7 @@ from ..generate import (
 from ..hclgen import hcl_key, hcl_string, instance_suffix, meta_of
 from ..plan import ModuleRewrite, Moved, Plan, Unit, unit, where
 from ..roles import execution_role_target
-from .base import Refuse, hcl_expression, moved_value
+from .base import Refuse, entry_at, hcl_expression, is_literal, moved_value
 from .module_inputs import extend_collection, multi_line
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ def _plan_call(mr: ModuleRewrite, tds: list[TaskDefinition], flagged: set[tuple[
             plan.hidden.add(at_entry.value)  # an emptied one-line map shows no `value =` to redact by
         taken.add(e.name)
         moving.append((x, keys.key(e.name, expr)))
-        plan.moved.append(Moved(td.address, x.container.display_name, e.name, var_name))
+        plan.moved.append(Moved(td.address, x.container.display_name, e.name, var_name, entry_at(e), is_literal(e)))
     if not moving:
         return Plan(notes=plan.notes)
 
