@@ -56,6 +56,9 @@ def register(app: Any) -> None:
                  "change for `git apply`/`patch -p1`, paths relative to the git work tree. WARNING: the patch holds "
                  "the removed secret values; it is printed only to a file or pipe (`--format patch > fix.patch`), "
                  "never to a terminal.")] = Format.diff,
+        no_progress: Annotated[bool, typer.Option(
+            "--no-progress", help="Never show a progress bar (shown on stderr when it is a terminal and the run "
+                                  "takes over a second; also off with CI=true).")] = False,
     ) -> None:
         """Move EF001 secrets from `environment` to `secrets` (exit 0 nothing to change, 1 --write would change files, 2 errors)."""
         from ..model import EcsfixError
@@ -80,7 +83,14 @@ def register(app: Any) -> None:
             kms_key_id=kms_key_id,
             output_file=output_file,
         )
-        result = plan_rewrite(paths or ["."], options=options)
+        from ..progress import Bar, wanted
+
+        bar = Bar() if wanted(no_progress) else None
+        try:
+            result = plan_rewrite(paths or ["."], options=options, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
         for note in result.notes:
             print(note, file=sys.stderr)
         for warning in result.warnings:
