@@ -404,10 +404,10 @@ def scan(
     deferred: list[_Candidate] = []
     count = [0, 0]  # modules with an outcome, findings in them: for `progress` only
 
-    def done(outcome: Any) -> None:
+    def done(outcome: Any, tell: bool = True) -> None:
         count[0] += 1
         count[1] += len(outcome[0] if isinstance(outcome, tuple) else outcome.findings)
-        if progress is not None:
+        if progress is not None and tell:  # a cache hit while reading is told by the reading loop
             progress("scanning modules", count[0], len(slots), result.files, count[1])
 
     def take(cand: _Candidate) -> None:
@@ -415,7 +415,7 @@ def scan(
         hit = cache.get(cache.slot(cand.directory, cand.focus), cand.files_key()) if cache is not None else None
         slots.append((cand, hit))
         if hit is not None:
-            done(hit)
+            done(hit, tell=False)
         elif use_pool:
             if pool is None:
                 pool = _pool(jobs, ctx)

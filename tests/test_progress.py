@@ -172,3 +172,23 @@ def test_bar_waits_for_the_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     bar("scanning modules", 3, 10, 120, 7)
     assert opened == [("scanning modules", 3, 10, 120, 7)]
     bar.close()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_scan_tells_every_directory_and_module(jobs: int, tmp_path: Path) -> None:
+    from ecsfix.cache import ScanCache
+    from ecsfix.scan import scan
+
+    for run in ("cold", "warm"):
+        calls: list[tuple[str, int, int, int, int]] = []
+        result = scan([str(TREE)], jobs=jobs, cache=ScanCache(str(tmp_path), "k"),
+                      progress=lambda *a, calls=calls: calls.append(a))  # type: ignore[misc]
+        reading = [c for c in calls if c[0] == "reading directories"]
+        assert [c[1] for c in reading] == list(range(1, len(reading) + 1)) and reading[-1][1] == reading[-1][2]
+        assert reading[-1][3] == result.files
+        scanning = [c for c in calls if c[0] == "scanning modules"]
+        if run == "cold":
+            assert [c[1] for c in scanning] == list(range(1, len(scanning) + 1)) and scanning[-1][1] == scanning[-1][2]
+            assert scanning[-1][4] >= len(result.findings) > 0  # a caller's duplicates are dropped later
+        else:  # every module answered by the cache while reading: its findings counted there
+            assert scanning == [] and reading[-1][4] >= len(result.findings)
