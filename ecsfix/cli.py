@@ -113,7 +113,17 @@ def scan_command(paths: list[str], fmt: str, output: Optional[str], config_file:
         from .cache import ScanCache, cache_root
 
         cache = ScanCache(cache_root(targets), settings_key(config, None))
-    result = scan(targets, config=config, excludes=tuple(exclude), jobs=jobs or default_jobs(), cache=cache)
+    bar = None
+    if not no_progress and _progress_wanted():
+        from .progress import Bar
+
+        bar = Bar()
+    try:
+        result = scan(targets, config=config, excludes=tuple(exclude), jobs=jobs or default_jobs(), cache=cache,
+                      progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()  # the bar is transient: gone before the report is printed
     color = output is None and fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     text = render(result, fmt, tool_version=__version__, color=color)
     if output is not None:
@@ -129,6 +139,18 @@ def scan_command(paths: list[str], fmt: str, output: Optional[str], config_file:
         for err in result.errors:  # machine formats carry errors inside; repeat them for humans
             print(err.render(), file=sys.stderr)
     return result.exit_code
+
+
+def _progress_wanted() -> bool:
+    """progress.wanted, without importing the module on the common path (stderr not a terminal)."""
+    try:
+        if not sys.stderr.isatty():
+            return False
+    except (AttributeError, ValueError):
+        return False
+    from .progress import wanted
+
+    return wanted(False)
 
 
 def _load_config(config_file: Optional[str], paths: list[str]):  # type: ignore[no-untyped-def]  # noqa: UP045
@@ -174,7 +196,7 @@ def build_app():  # type: ignore[no-untyped-def]
         config_file: Annotated[Path | None, typer.Option("--config", help="Config file (default: .ecsfix.toml, or the tool.ecsfix table of pyproject.toml, searched upwards).")] = None,
         exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Glob of paths to skip (repeatable).")] = None,
         jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel workers (default: number of cores).")] = None,
-        no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar.")] = False,
+        no_progress: Annotated[bool, typer.Option("--no-progress", help="Never show a progress bar (shown on stderr when it is a terminal and the scan takes over a second; also off with CI=true).")] = False,
         no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the result cache (.ecsfix_cache/ in the scanned directory, else in the working directory; or $ECSFIX_CACHE_DIR).")] = False,
     ) -> None:
         """Report plaintext secrets in ECS container definitions (exit 0 clean, 1 findings, 2 errors)."""

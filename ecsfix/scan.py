@@ -26,6 +26,9 @@ TRIGGERS = ("aws_ecs_task_definition", "container_definitions", *HINTS)
 
 Check = Callable[[TaskDefinition, "RuleContext"], Iterable[Finding]]
 ModuleCheck = Callable[["RuleContext"], Iterable[Finding]]
+# `progress(stage, done, total, files, findings)`: called once per directory read and per module
+# scanned (ecsfix/progress.py's Bar on a terminal); it must be cheap
+Progress = Callable[[str, int, int, int, int], None]
 
 
 def checks(deploy: bool = True) -> tuple[list[tuple[str, Check]], list[tuple[str, ModuleCheck]]]:
@@ -393,12 +396,14 @@ def scan(
     root: str | None = None,
     jobs: int = 1,
     cache: ScanCache | None = None,
+    progress: Progress | None = None,
 ) -> ScanResult:
     """Scan files and directories; the library entry point behind `ecsfix scan`.
 
     `jobs` > 1 scans candidate modules in that many worker processes; `cache` answers unchanged
     modules from a `ScanCache`. Either way the findings are restored from redacted records, whose
-    spans carry positions but no text; with neither, every object is the full parse result."""
+    spans carry positions but no text; with neither, every object is the full parse result.
+    `progress` hears how far the run is (see `Progress`)."""
     from .config import Config
 
     config = config or Config()
@@ -415,12 +420,21 @@ def scan(
     use_pool = jobs > 1 and len(found.modules) >= 2
     children = Children(root)  # what each directory's text says, for its callers' pre-filter
     deferred: list[_Candidate] = []
+    count = [0, 0]  # modules with an outcome, findings in them: for `progress` only
+
+    def done(outcome: Any, tell: bool = True) -> None:
+        count[0] += 1
+        count[1] += len(outcome[0] if isinstance(outcome, tuple) else outcome.findings)
+        if progress is not None and tell:  # a cache hit while reading is told by the reading loop
+            progress("scanning modules", count[0], len(slots), result.files, count[1])
 
     def take(cand: _Candidate) -> None:
         nonlocal pool
         hit = cache.get(cache.slot(cand.directory, cand.focus), cand.files_key()) if cache is not None else None
         slots.append((cand, hit))
-        if hit is None and use_pool:
+        if hit is not None:
+            done(hit, tell=False)
+        elif use_pool:
             if pool is None:
                 pool = _pool(jobs, ctx)
             futures[len(slots) - 1] = pool.submit(_scan_recorded, (cand.directory, cand.files, root, cand.focus))
@@ -428,11 +442,13 @@ def scan(
             todo.append(len(slots) - 1)
 
     try:
-        for directory, files in found.modules.items():
+        for n, (directory, files) in enumerate(found.modules.items(), 1):
             result.files += len(files)
             cand = _candidate(directory, files, root, found.focus.get(directory), result.errors, children)
             if cand is not None:
                 (deferred.append if cand.pending else take)(cand)
+            if progress is not None:
+                progress("reading directories", n, len(found.modules), result.files, count[1])
         for cand in deferred:
             if calls_worth_scanning(cand.directory, [text for _, text in cand.texts], children):
                 take(cand)
@@ -441,13 +457,14 @@ def scan(
         for i, future in futures.items():
             cand = slots[i][0]
             slots[i] = (cand, future.result())
+            done(slots[i][1])
             if cache is not None:
                 cache.put(cache.slot(cand.directory, cand.focus), cand.files_key(), slots[i][1])
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if todo:
-        _compute(slots, todo, root, ctx, cache)
+        _compute(slots, todo, root, ctx, cache, done)
     for cand, outcome in slots:
         result.errors.extend(cand.read_errors)
         if isinstance(outcome, tuple):
@@ -460,8 +477,10 @@ def scan(
         result.findings.extend(findings)
         result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
     result.findings = drop_duplicates(result.findings)
-    for path, explicit in found.json_files:
+    for n, (path, explicit) in enumerate(found.json_files, 1):
         scan_json_file(path, explicit, root, ctx, result, lambda: [f for cand, _ in slots for f in cand.files])
+        if progress is not None:
+            progress("reading JSON files", n, len(found.json_files), result.files, len(result.findings))
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     result.errors.sort(key=lambda e: (e.file, e.line or 0))
     return result
@@ -496,7 +515,7 @@ def _rule_context(config: Config) -> RuleContext:
 
 
 def _compute(slots: list[tuple[_Candidate, Any]], todo: list[int], root: str | None, ctx: RuleContext,
-             cache: ScanCache | None) -> None:
+             cache: ScanCache | None, done: Callable[[Any], None] | None = None) -> None:
     _init_worker(ctx)
     for i in todo:
         cand = slots[i][0]
@@ -507,3 +526,5 @@ def _compute(slots: list[tuple[_Candidate, Any]], todo: list[int], root: str | N
         else:  # what is stored is what is shown, so a warm run prints exactly what this one does
             slots[i] = (cand, _scan_recorded(job))
             cache.put(cache.slot(cand.directory, cand.focus), cand.files_key(), slots[i][1])
+        if done is not None:
+            done(slots[i][1])

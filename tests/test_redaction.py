@@ -388,3 +388,26 @@ def test_no_secret_value_in_any_rewrite_output_of_a_wrapper_call(
     outputs.append((tmp_path / "summary.md").read_text(encoding="utf-8"))
     for output in outputs:
         assert leaks(output, secrets, base) == []
+
+
+@pytest.mark.parametrize("directory", [d for d in fixture_dirs() if d.name.startswith("rewrite") or d.parent.name == "examples"],
+                         ids=lambda d: str(d.relative_to(REPO)))
+def test_rewrite_format_patch_keeps_values_off_stderr_and_terminals(directory: Path, boilerplate: str) -> None:
+    """`rewrite --format patch` holds the values on stdout, by design, into a file or pipe only: its
+    notes, warnings and errors (stderr) never do, and on a terminal it prints nothing at all."""
+    import subprocess
+    import sys
+
+    secrets: set[str] = set()
+    for path in directory.rglob("*"):
+        if path.is_file():
+            try:
+                secrets |= values_in_text(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, OSError):
+                pass
+    proc = subprocess.run([sys.executable, "-m", "ecsfix", "rewrite", "--format", "patch", "."], cwd=directory,
+                          capture_output=True, text=True)
+    base = baseline(directory, secrets, boilerplate)
+    assert leaks(proc.stderr, secrets, base) == []
+    if proc.returncode == 1:
+        assert proc.stdout.startswith("diff --git ")

@@ -21,6 +21,7 @@ class Backend(str, Enum):
 class Format(str, Enum):
     diff = "diff"
     json = "json"
+    patch = "patch"
 
 
 def register(app: Any) -> None:
@@ -49,7 +50,15 @@ def register(app: Any) -> None:
         output_file: Annotated[str | None, typer.Option(
             "--output-file", metavar="NAME",
             help="Put generated resources in NAME (in each module's directory) instead of after each task definition.")] = None,
-        fmt: Annotated[Format, typer.Option("--format", help="diff (default) or json (the plan, the diffs and notes).")] = Format.diff,
+        fmt: Annotated[Format, typer.Option(
+            "--format",
+            help="diff (default: removed values redacted), json (the plan, the diffs and notes) or patch: the exact "
+                 "change for `git apply`/`patch -p1`, paths relative to the git work tree. WARNING: the patch holds "
+                 "the removed secret values; it is printed only to a file or pipe (`--format patch > fix.patch`), "
+                 "never to a terminal.")] = Format.diff,
+        no_progress: Annotated[bool, typer.Option(
+            "--no-progress", help="Never show a progress bar (shown on stderr when it is a terminal and the run "
+                                  "takes over a second; also off with CI=true).")] = False,
         secret_arn: Annotated[str | None, typer.Option(
             "--secret-arn", metavar="ARN",
             help="Raw task-definition JSON only: the Secrets Manager secret (one JSON object; entries become "
@@ -69,6 +78,8 @@ def register(app: Any) -> None:
         if write and check:
             print("error: --write and --check exclude each other", file=sys.stderr)
             raise typer.Exit(2)
+        if fmt is Format.patch:
+            _patch_allowed(write, check)
         if output_file is not None and (not output_file.endswith(".tf") or "/" in output_file or "\\" in output_file):
             print("error: --output-file takes a file name ending in .tf (created in each module's directory)", file=sys.stderr)
             raise typer.Exit(2)
@@ -92,7 +103,14 @@ def register(app: Any) -> None:
             secret_arn=secret_arn,
             secret_name=secret_name,
         )
-        result = plan_rewrite(paths or ["."], options=options)
+        from ..progress import Bar, wanted
+
+        bar = Bar() if wanted(no_progress) else None
+        try:
+            result = plan_rewrite(paths or ["."], options=options, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
         for note in result.notes:
             print(note, file=sys.stderr)
         for warning in result.warnings:
@@ -131,6 +149,18 @@ def register(app: Any) -> None:
                 "errors": result.errors,
             }
             print(json.dumps(doc, indent=2))
+        elif fmt is Format.patch:
+            from .patch import PatchError, render_patch
+
+            try:
+                text = render_patch(result.changes)
+            except PatchError as exc:
+                print(exc.message, file=sys.stderr)
+                code = 2
+            else:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text.encode("utf-8"))  # the bytes as they are: no newline translation
+                sys.stdout.buffer.flush()
         else:
             for change in result.changes:
                 sys.stdout.write(change.diff())
@@ -143,3 +173,19 @@ def register(app: Any) -> None:
         if result.errors:
             code = 2
         raise typer.Exit(code)
+
+
+def _patch_allowed(write: bool, check: bool) -> None:
+    """`--format patch` prints the change with the removed values: only into a file or a pipe, and
+    not with --write or --check (which print no diff at all)."""
+    import typer
+
+    if write or check:
+        print(f"error: --format patch prints the change; {'--write' if write else '--check'} does not: use one",
+              file=sys.stderr)
+        raise typer.Exit(2)
+    if sys.stdout.isatty():
+        print("error: --format patch holds the removed secret values: redirect it to a file "
+              "(ecsfix rewrite --format patch > fix.patch), or drop --format patch for the redacted diff",
+              file=sys.stderr)
+        raise typer.Exit(2)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ..discover import discover
 from ..model import EcsfixError, Finding, SourceFile, Str, TaskDefinition
 from ..rules.base import RuleContext
-from ..scan import entry_key, load_module, run_rules, scan_module
+from ..scan import Progress, entry_key, load_module, run_rules, scan_module
 from .changes import FileChange
 from .edits import Edit, apply_and_realign, apply_edits
 from .plan import ModuleRewrite, Moved, Names, Options, Plan
@@ -56,16 +56,21 @@ class RewriteResult:
 
 def rewrite(
     paths: Sequence[str] = (".",), *, templates: str | None = None, root: str | None = None,
-    options: Options | None = None,
+    options: Options | None = None, progress: Progress | None = None,
 ) -> RewriteResult:
-    """Plan the rewrite of every fixable finding under `paths`; nothing is written here."""
+    """Plan the rewrite of every fixable finding under `paths`; nothing is written here.
+    `progress` hears how far the run is (as `scan`'s)."""
     options = options or Options()
     if templates is not None:
         options.templates = templates
     result = RewriteResult()
     found = discover(list(paths), (), root)
     scanned = []
-    for directory, files in found.modules.items():
+    nfiles = nfindings = 0
+    for n, (directory, files) in enumerate(found.modules.items(), 1):
+        nfiles += len(files)
+        if progress is not None:
+            progress("scanning directories", n - 1, len(found.modules), nfiles, nfindings)
         errors: list = []
         module = load_module(directory, files, root, errors)
         result.errors.extend(e.render() for e in errors)
@@ -74,10 +79,13 @@ def rewrite(
         ms = scan_module(module, root, found.focus.get(directory))
         ctx = RuleContext(module=module, resolver=ms.resolver)
         scanned.append((module, ms, list(run_rules(ms.task_definitions, ctx))))
+        nfindings += len(scanned[-1][2])
     # an entry a caller sees through a local module call that the child module's own findings in
     # this run cover is the child's to move (as in `scan`): no stale "move it by hand" note for it
     own = {entry_key(f) for _, _, findings in scanned for f in findings if not f.through_call}
-    for module, ms, findings in scanned:
+    for n, (module, ms, findings) in enumerate(scanned):
+        if progress is not None:
+            progress("planning modules", n, len(scanned), nfiles, nfindings)
         findings = [f for f in findings if not (f.through_call and entry_key(f) in own)]
         plan = plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
         plan.hidden.update(_flagged_literals(ms.task_definitions, findings))

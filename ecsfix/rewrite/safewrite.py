@@ -35,10 +35,7 @@ def write_change(change: FileChange) -> None:
     shown = change.display
     target = os.path.realpath(change.path)  # through a symlink (and chains of them) to the file
     expected = change.original.encode("utf-8")
-    new_text = change.new
-    if change.original.startswith(BOM) and not new_text.startswith(BOM):
-        new_text = BOM + new_text
-    data = new_text.encode("utf-8")
+    data = written_text(change).encode("utf-8")
 
     try:
         before = os.stat(target)
@@ -83,6 +80,13 @@ def write_change(change: FileChange) -> None:
     _fsync_directory(directory)
 
 
+def written_text(change: FileChange) -> str:
+    """The text `write_change` writes (in UTF-8): `change.new`, with the BOM the original began with."""
+    if change.original.startswith(BOM) and not change.new.startswith(BOM):
+        return BOM + change.new
+    return change.new
+
+
 def _write_synced(fd: int, data: bytes) -> None:
     """Write all of `data` to the temporary file and make it durable before any rename."""
     with os.fdopen(fd, "wb") as out:
@@ -104,7 +108,7 @@ def _create(change: FileChange) -> None:
         raise EcsfixError(f"{shown}: error: cannot create a file in its directory ({_why(exc)}); "
                           "nothing written") from None
     try:
-        _write_synced(fd, change.new.encode("utf-8"))
+        _write_synced(fd, written_text(change).encode("utf-8"))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
