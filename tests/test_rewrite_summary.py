@@ -120,3 +120,17 @@ def test_every_planner_says_where_each_moved_entry_was_written() -> None:
     for m in result.moved:
         assert re.fullmatch(r".+:\d+", m.where), m
         assert Path(m.where.rsplit(":", 1)[0]).is_file(), m
+
+
+def test_unreadable_heredoc_is_an_error_but_the_module_is_rewritten(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Invalid JSON in one task definition's heredoc (scan's error, exit 2) does not keep another
+    task definition of the same module from being rewritten; only a file that does not parse does."""
+    text = (FIXTURE / "main.tf").read_text() + (
+        '\nresource "aws_ecs_task_definition" "templated" {\n  family                = "templated"\n'
+        '  container_definitions = <<EOF\n[{ %{ if true }"name": "x"%{ endif } }]\nEOF\n}\n')
+    (tmp_path / "main.tf").write_text(text)
+    assert main(["rewrite", "--write", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "main.tf:" in err and "invalid JSON" in err and "a file of this module could not be read" not in err
+    assert b"sk_live_" not in (tmp_path / "main.tf").read_bytes()

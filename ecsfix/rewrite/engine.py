@@ -89,15 +89,16 @@ def rewrite(
         findings = [f for f in findings if not (f.through_call and entry_key(f) in own)]
         plan = plan_module(ModuleRewrite(module, ms, findings, Names(module.files), options), result.errors)
         plan.hidden.update(_flagged_literals(ms.task_definitions, findings))
-        # a file that does not parse (found while scanning or planning) can hold what the plan
-        # must know (a role, a taken name): its module is not rewritten; the error says where
+        # errors found while scanning or planning are reported as `scan` reports them (exit 2). A
+        # .tf file that does not parse can hold what the plan must know (a role, a taken name): its
+        # module is not rewritten. An attribute ecsfix cannot read (invalid JSON in a heredoc) only
+        # keeps its own entries from moving.
         own_files = {f.display for f in module.files}
-        broken_here = False
+        broken_here = any(err.file in own_files for err in module.errors)
         for err in module.errors + ms.resolver.errors:
             line = err.render()
             if line not in result.errors:
                 result.errors.append(line)
-            broken_here = broken_here or err.file in own_files
         if broken_here:
             if plan.moved or plan.fixed:
                 result.notes.append(f"{os.path.dirname(module.files[0].display) or '.'}: not rewritten: a file of this module could not be "
