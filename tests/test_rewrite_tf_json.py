@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,23 @@ CASES = [
         {"name": "app", "image": "nginx", "environment": _env(("DB_PASSWORD", "${var.db_password}"))},
         pretty=False)), "variables.tf": VAR_TF}, {"DB_PASSWORD"}),
 ]
+
+def _generated_stack() -> str:
+    """The shape a generator writes (one .tf.json for the whole stack): the execution role in the
+    same file, a database password passed as `${random_password.x.result}`."""
+    doc = json.loads(_tf_json(_containers(
+        {"environment": _env(("LOG_LEVEL", "info"), ("DB_PASSWORD", "${random_password.db.result}")),
+         "image": "api:prod", "name": "api"}, pretty=False), role="${aws_iam_role.exec.arn}"))
+    doc["resource"]["aws_iam_role"] = {"exec": {"assume_role_policy": json.dumps(
+        {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
+                        "Principal": {"Service": "ecs-tasks.amazonaws.com"}}], "Version": "2012-10-17"},
+        separators=(",", ":")), "name": "api-exec"}}
+    doc["resource"]["random_password"] = {"db": {"length": 32, "special": False}}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+CASES.append(Case("generated_stack", {"main.tf.json": _generated_stack()}, {"DB_PASSWORD"}, {"LOG_LEVEL"},
+                  role="${aws_iam_role.exec.id}"))
 IDS = [c.name for c in CASES]
 
 
@@ -122,10 +140,11 @@ def test_only_the_string_changes(case: Case, tmp_path: Path) -> None:
     root, _ = _rewritten(case, tmp_path)
     old = case.files["main.tf.json"]
     new = (root / "main.tf.json").read_text()
-    key = '"container_definitions": "'
-    start = old.index(key) + len(key)
+    m = re.search(r'"container_definitions": "((?:[^"\\]|\\.)*)"', old)
+    assert m is not None
+    start = m.start(1)
     assert new[:start] == old[:start]
-    tail = old[old.rindex('"\n', start) :]  # the string's closing quote and what follows
+    tail = old[m.end(1) :]  # the string's closing quote and what follows
     assert new.endswith(tail)
     assert "\n" not in new[start:len(new) - len(tail)]  # still one JSON string on one line
     if case.name == "two_containers":  # the worker's own JSON is copied as written, but for its entry
@@ -148,8 +167,8 @@ def test_generated_file_is_terraform_json(case: Case, tmp_path: Path) -> None:
     assert bool(doc.get("variable")) is literal
     for var in doc.get("variable", {}).values():
         assert var["sensitive"] is True and "default" not in var
-    if not literal:
-        assert "var.db_password" in version["secret_string"]  # the reference moves into the secret
+    if not literal:  # the reference moves into the secret
+        assert "var.db_password" in version["secret_string"] or "random_password.db.result" in version["secret_string"]
     for value in case.literals:
         assert value not in json.dumps(doc)
 
@@ -159,6 +178,9 @@ def test_rescan_and_second_run(case: Case, tmp_path: Path) -> None:
     root, _ = _rewritten(case, tmp_path)
     after = scan([str(root)])
     assert not {f.name for f in after.findings if f.rule == "EF001"} & case.moved
+    # the grant in ecsfix_secrets.tf.json is read like HCL (tfjson_blocks): no EF102 for the moved entries
+    assert [f.message for f in after.findings
+            if f.rule == "EF102" and f.name in case.moved] == []
     again = rewrite([str(root)])
     assert again.changes == [] and again.moved == []
 
@@ -259,3 +281,13 @@ def test_format_patch_applies(case: Case, tmp_path: Path) -> None:
         return {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
 
     assert tree(repo) == tree(written)
+
+
+def test_the_example_is_rewritten(tmp_path: Path) -> None:
+    example = tmp_path / "tf-json"
+    shutil.copytree(Path(__file__).parents[1] / "examples" / "tf-json", example)
+    result = rewrite([str(example)])
+    assert [m.name for m in result.moved] == ["DATADOG_API_KEY"] and result.notes == []
+    assert {os.path.basename(c.path) for c in result.changes} == {"main.tf.json", "ecsfix_secrets.tf.json"}
+    policy = json.loads(next(c.new for c in result.changes if c.path.endswith("ecsfix_secrets.tf.json")))
+    assert policy["resource"]["aws_iam_role_policy"]["exporter_secrets"]["role"] == "exporter-execution"
