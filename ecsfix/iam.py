@@ -745,6 +745,12 @@ class IamModel:
         key = (kind, hint)
         if key not in self._block_lists:
             self._block_lists[key] = [b for b in self.module.blocks(kind, hint=hint) if len(b.labels) >= 2]
+            if kind == "resource" and any(f.path.endswith(".tf.json") for f in self.module.files):
+                from .tfjson_blocks import resource_blocks  # a grant written in JSON syntax
+
+                for src in self.module.files:
+                    if src.path.endswith(".tf.json"):
+                        self._block_lists[key].extend(resource_blocks(src, hint))
         return [b for b in self._block_lists[key] if not rtype or b.labels[0] == rtype]
 
     def block_of(self, ident: Identity) -> Block | None:

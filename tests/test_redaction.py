@@ -411,3 +411,49 @@ def test_rewrite_format_patch_keeps_values_off_stderr_and_terminals(directory: P
     assert leaks(proc.stderr, secrets, base) == []
     if proc.returncode == 1:
         assert proc.stdout.startswith("diff --git ")
+
+
+# --------------------------------------------------------------------------- rewrite: .tf.json task definitions
+
+
+def test_escaped_json_values_are_redacted_in_the_diff() -> None:
+    """Inside a `.tf.json` string the inner JSON's quotes are escaped (`\\"value\\":\\"...\\"`):
+    a removed value is still redacted, an escaped quote inside it does not end it early, a value
+    still in the file and a bare reference stay."""
+    from ecsfix.rewrite.changes import redact_values
+
+    line = ('-  "container_definitions": "[{\\"name\\":\\"A\\",\\"value\\":\\"hunter2-EXAMPLE-z\\"},'
+            '{\\"name\\":\\"B\\",\\"value\\":\\"hun\\\\\\"ter2-EXAMPLE-q\\"},{\\"name\\":\\"C\\",\\"value\\":\\"eu-west-1\\"},'
+            '{\\"name\\":\\"D\\",\\"value\\":\\"${var.d}\\"}]"\n')
+    out = redact_values(line, '{\\"name\\":\\"C\\",\\"value\\":\\"eu-west-1\\"}')
+    assert "hunter2-EXAMPLE-z" not in out and "EXAMPLE-q" not in out and "ter2" not in out
+    assert '\\"value\\":\\"eu-west-1\\"' in out and '\\"value\\":\\"${var.d}\\"' in out
+
+
+@pytest.mark.parametrize("args", [(), ("--format", "json"), ("--check",), ("--write",)])
+def test_no_secret_value_in_any_rewrite_output_of_tf_json(args: tuple[str, ...], tmp_path: Path,
+                                                          boilerplate: str) -> None:
+    import subprocess
+    import sys
+
+    values = {"one": "hunter2-EXAMPLE-tfjson", "two": "AKIAIOSFODNN7EXAMPLE"}
+    cd = json.dumps([{"name": "app", "image": "nginx", "environment": [
+        {"name": "DB_PASSWORD", "value": values["one"]}, {"name": "AWS_ACCESS_KEY_ID", "value": values["two"]},
+        {"name": "LOG_LEVEL", "value": "info"}]}], separators=(",", ":"))
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "main.tf.json").write_text(json.dumps({"resource": {"aws_ecs_task_definition": {"app": {
+        "family": "app", "execution_role_arn": "arn:aws:iam::123456789012:role/app-execution",
+        "container_definitions": cd}}}}, indent=2) + "\n", encoding="utf-8")
+    secrets = set(values.values())
+    summary = tmp_path / "summary.md"
+    proc = subprocess.run([sys.executable, "-m", "ecsfix", "rewrite", *args, "--summary", str(summary), "."],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr
+    if not args:
+        assert "DB_PASSWORD" in proc.stdout and "-  " in proc.stdout  # a diff was printed
+    output = proc.stdout + "\n" + proc.stderr + "\n" + summary.read_text(encoding="utf-8")
+    assert leaks(output, secrets, baseline(root, secrets, boilerplate)) == []
+    if args == ("--write",):
+        text = (root / "main.tf.json").read_text(encoding="utf-8") + (root / "ecsfix_secrets.tf.json").read_text()
+        assert not any(v in text for v in secrets)

@@ -46,6 +46,9 @@ class FileChange:
 
 
 _VALUE_LITERAL = re.compile(r'(\bvalue"?\s*[=:]\s*")((?:[^"\\]|\\.)*)(")')
+# the same inside a JSON string (`.tf.json` container definitions): `\"value\":\"...\"`; in the
+# value, `\\` + the next escape is one escaped character of the inner JSON, `\"` alone ends it
+_ESCAPED_VALUE_LITERAL = re.compile(r'(\bvalue\\"\s*:\s*\\")((?:\\\\(?:\\.|[^\\])|\\[^"\\]|[^\\"])*)(\\")')
 # `KEY = "literal"` map items (cloudposse `map_environment`), but never `name =`/`valueFrom =`
 _MAP_ITEM_LITERAL = re.compile(r'^(-[ \t]*(?!name\b|valueFrom\b)(?:[A-Za-z_][\w-]*|"[^"]*")[ \t]*=[ \t]*")((?:[^"\\]|\\.)*)(")')
 
@@ -68,8 +71,10 @@ def redact_values(line: str, kept: str = "") -> str:
         body = m.group(2)
         if body.startswith("${") and body.endswith("}") and body.count("${") == 1:
             return m.group(0)  # a bare reference names where the value comes from
-        if body and f'"{body}"' in kept:
+        if body and m.group(1) + body + m.group(3) in kept:
             return m.group(0)  # still in the file (the line only moved or was re-aligned)
+        if body and m.group(3) == '"' and f'"{body}"' in kept:
+            return m.group(0)
         return m.group(1) + redact(body) + m.group(3)
 
-    return _MAP_ITEM_LITERAL.sub(sub, _VALUE_LITERAL.sub(sub, line))
+    return _MAP_ITEM_LITERAL.sub(sub, _VALUE_LITERAL.sub(sub, _ESCAPED_VALUE_LITERAL.sub(sub, line)))

@@ -176,7 +176,9 @@ def _check_parses(src: SourceFile, new: str) -> str | None:
         else:
             from ..jsonscan import scan_json
 
-            scan_json(check, templates=True)
+            # `.tf.json` strings are read as plain JSON strings, as the scan reads them (a
+            # `${jsonencode({A = \"x\"})}` holds escaped quotes the template reader stops at)
+            scan_json(check, templates=not src.path.endswith(".tf.json"))
     except EcsfixError as exc:
         return exc.message
     return None

@@ -44,6 +44,14 @@ def _module_calls(mr: ModuleRewrite) -> list[Unit]:
     return module_inputs.plan(mr)
 
 
+def _tf_json(mr: ModuleRewrite) -> list[Unit]:
+    if not any(td.form == "tf.json" for td in mr.scan.task_definitions):
+        return []
+    from .forms import tf_json
+
+    return tf_json.plan(mr)
+
+
 def _wrapper_calls(mr: ModuleRewrite) -> list[Unit]:
     if not any(td.form == "wrapper" for td in mr.scan.task_definitions):
         return []
@@ -56,7 +64,7 @@ def _wrapper_calls(mr: ModuleRewrite) -> list[Unit]:
 # created once, by the first planner that asks for it (`roles.created_role`).
 PLANNERS: tuple[tuple[str, Callable[[ModuleRewrite], list[Unit]]], ...] = (
     ("EF001", _resources), ("deploy", _deploy), ("EF001 module", _module_calls),
-    ("EF001 wrapper", _wrapper_calls),
+    ("EF001 wrapper", _wrapper_calls), ("EF001 tf.json", _tf_json),
 )
 
 

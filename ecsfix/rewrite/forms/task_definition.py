@@ -119,6 +119,12 @@ def _rewritten(td: TaskDefinition) -> bool:
     return td.kind == "resource" and (td.form in FORMS or td.form == "string")
 
 
+def _tf_json(td: TaskDefinition) -> bool:
+    """A `.tf.json` resource: `forms.tf_json` rewrites it (this planner only notes its entries that
+    the rule itself leaves to a person)."""
+    return td.kind == "resource" and td.form == "tf.json"
+
+
 def _planned(mr: ModuleRewrite) -> list[Finding]:
     """The EF001 findings this planner tries to move: those in task definitions it rewrites, less
     the ones the rule itself leaves to a person (`Finding.manual`: a conditional branch, invalid
@@ -136,14 +142,14 @@ def _note_unfixable(mr: ModuleRewrite, out: Plan) -> None:
     # module calls (catalogue modules ecsfix does not edit, values passed through a local module);
     # your own wrapper modules get the one note below, plans the finding itself
     per_entry = {td.address for td in mr.scan.task_definitions
-                 if _rewritten(td) or td.kind == "module" and td.form != "wrapper"}
+                 if _rewritten(td) or _tf_json(td) or td.kind == "module" and td.form != "wrapper"}
     for f in by_hand:
         if f.manual is not None and f.resource in per_entry:
             todo = "" if "by hand" in f.manual else "; move it to `secrets` by hand"
             out.notes.append(f"{f.file}:{f.line}: {f.resource} container {f.container}: not rewritten: "
                              f"{f.name or 'an entry without a name'}: {f.manual}{todo}")
     for td in mr.scan.task_definitions:
-        if _rewritten(td) or td.kind == "module" and td.form != "wrapper":
+        if _rewritten(td) or _tf_json(td) or td.kind == "module" and td.form != "wrapper":
             continue
         # (entries written in a wrapper's call arguments get wrapper_calls.py's notes instead)
         names = sorted({f.name or "?" for f in by_hand
