@@ -53,6 +53,11 @@ def _ts_parser() -> Any:
     return _parser
 
 
+class BlockLinesError(EcsfixError):
+    """A multi-line block whose body does not start (or end) on a line of its own: Terraform rejects
+    it; tree-sitter-hcl and python-hcl2 both accept it, so no fallback parser is asked."""
+
+
 def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[Block]:
     """Parse `text` (default: the whole file) whose first character is at offset `base`."""
     tree = FileTree(src, base, text)
@@ -68,6 +73,8 @@ def parse_file(src: SourceFile, base: int = 0, text: str | None = None) -> list[
             raise EcsfixError(message, line if exact or exc.line is None else exc.line) from None
     try:
         return tree.all_blocks()
+    except BlockLinesError:  # Terraform's rule that python-hcl2 does not apply either
+        raise
     except EcsfixError as exc:  # a rule tree-sitter does not apply (a line break ending an attribute)
         from . import hclparse_lark
 
@@ -309,6 +316,8 @@ class _Converter:
                     elif item.type == "block":
                         blocks.append(self.block(item))
         span = self.span(node)
+        if start_brace is not None and body_span is not None:
+            self._check_block_lines(node, start_brace, body_span)
         if body_span is None:  # empty block `x {}`: the body is between the braces
             inner = span.start + span.text.rfind("}")
             i = self.off(start_brace.end_byte) if start_brace is not None else inner
@@ -318,6 +327,23 @@ class _Converter:
         elif start_brace is not None:
             body_span = self._body_extent(start_brace, body_span)
         return Block(btype, labels, span, body_span, attributes, blocks)
+
+    def _check_block_lines(self, node: Any, brace: Any, items: Span) -> None:
+        """A block that spans several lines starts its body on a new line after `{` and ends it with
+        a line break before `}` (HCL's rule, which tree-sitter does not apply); a one-line block
+        `x { a = 1 }` holds at most one argument and is checked by Terraform, not here."""
+        text = self.src.text
+        brace_at = self.off(brace.end_byte)
+        end_at = self.off(node.end_byte)
+        if "\n" not in text[brace_at:end_at]:
+            return
+        if "\n" not in text[brace_at:items.start]:
+            raise BlockLinesError("an argument on the same line as the block's `{` makes a single-line block, "
+                                  "which must close on that line", self.src.line_col(items.start)[0])
+        close = text.rfind("}", items.end, end_at)
+        if close != -1 and "\n" not in text[items.end - 1:close]:  # a heredoc's item ends after its line break
+            raise BlockLinesError("an argument must end with a line break before the block's closing `}`",
+                                  self.src.line_col(close)[0])
 
     def _body_extent(self, brace: Any, items: Span) -> Span:
         """The body as python-hcl2 saw it: from the line break after `{` (a comment on the brace's

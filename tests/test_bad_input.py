@@ -273,3 +273,28 @@ def test_absurd_nesting_is_read_or_one_clear_error_never_a_recursion_traceback(
         assert "DB_PASSWORD" in run.stdout and "hunter2" not in run.stdout
     else:
         assert _error_lines(run.stdout + run.stderr) == [error + ("" if "HCL" in error else " levels deep")]
+
+
+_TD_HEAD = 'resource "aws_ecs_task_definition" "app" {'
+_TD_BODY = ('  family = "app"\n  container_definitions = jsonencode([{ name = "app", environment = '
+            '[{ name = "DB_PASSWORD", value = var.db_password }] }])\n')
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    pytest.param(_TD_HEAD + _TD_BODY.lstrip() + "}\n", "main.tf:1: error: an argument on the same line", id="first-on-brace-line"),
+    pytest.param(_TD_HEAD + "\n" + _TD_BODY.rstrip("\n") + " }\n", "main.tf:3: error: an argument must end with a line break",
+                 id="last-on-brace-line"),
+    pytest.param(_TD_HEAD + "\n" + _TD_BODY + "}\n", None, id="valid"),
+    pytest.param('variable "db_password" { type = string }\n' + _TD_HEAD + "\n" + _TD_BODY
+                 + '  task_role_arn = <<EOT\narn:aws:iam::123456789012:role/x\nEOT\n}\n', None, id="one-line-block-and-heredoc-end"),
+])
+def test_block_body_lines_as_terraform_reads_them(tmp_path: Path, text: str, error: str | None) -> None:
+    """Terraform rejects a multi-line block whose body starts on the `{` line or ends on the `}`
+    line; tree-sitter-hcl and python-hcl2 accept both, so ecsfix checks it itself (found by the fuzz
+    test: such a task definition was scanned, exit 1, where terraform fails)."""
+    (tmp_path / "main.tf").write_text(text)
+    run = run_main("scan", "--no-cache", "main.tf", cwd=str(tmp_path))
+    if error is None:
+        assert run.code == 1 and "error" not in run.stdout + run.stderr
+    else:
+        assert run.code == 2 and error in run.stdout + run.stderr
