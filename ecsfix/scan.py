@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -151,8 +152,9 @@ def classify_json(text: str) -> str | None:
 
 
 def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext,
-                   result: ScanResult, terraform: Callable[[], list[SourceFile]] = list) -> None:
-    """`terraform`: the run's Terraform files (a task-definition file one of them reads is theirs to fix)."""
+                   result: ScanResult, terraform_reads: Callable[[], dict[str, str]] = dict) -> None:
+    """`terraform_reads`: the JSON files the run's Terraform files read (`rewrite.taskdef_json.
+    terraform_reads`; a task-definition file one of them reads is theirs to fix), asked once at most."""
     shown = display_path(path, root)
     try:
         src = read_source(path, shown)
@@ -189,21 +191,21 @@ def scan_json_file(path: str, explicit: bool, root: str | None, ctx: RuleContext
     result.task_definitions.extend(tds)
     findings = list(run_rules(tds, ctx))
     if kind == "taskdef" and any(f.rule == "EF001" for f in findings):
-        findings = _settle_taskdef(src, doc, tds[0], findings, terraform, broken=len(result.errors) > known)
+        findings = _settle_taskdef(src, doc, tds[0], findings, terraform_reads, broken=len(result.errors) > known)
     result.findings.extend(findings)
 
 
 def _settle_taskdef(src: SourceFile, doc: Obj, td: TaskDefinition, findings: list[Finding],
-                    terraform: Callable[[], list[SourceFile]], broken: bool) -> list[Finding]:
+                    terraform_reads: Callable[[], dict[str, str]], broken: bool) -> list[Finding]:
     """EF001's `fixable` for raw task-definition JSON: what `ecsfix rewrite` would do with the file
     (nothing, when the file was read leniently: it is invalid JSON, reported as an error)."""
-    from .rewrite.taskdef_json import decisions, read_by, terraform_reads
+    from .rewrite.taskdef_json import decisions, read_by
     from .rules.ef001 import settle
 
     if broken:
         why = "the JSON is invalid (reported as an error): fix it first"
         return settle(findings, {(f.resource, f.container, f.name): why for f in findings if f.rule == "EF001"})
-    return settle(findings, decisions(src, doc, td, findings, read_by(src.path, terraform_reads(terraform()))))
+    return settle(findings, decisions(src, doc, td, findings, read_by(src.path, terraform_reads())))
 
 
 def _read_text(path: str) -> str | None:
@@ -477,8 +479,14 @@ def scan(
         result.findings.extend(findings)
         result.errors.extend(e for e in errors if e not in result.errors)  # a child's error, seen by its caller too
     result.findings = drop_duplicates(result.findings)
+    @functools.cache
+    def reads() -> dict[str, str]:  # computed for the first task-definition file with an EF001, then kept
+        from .rewrite.taskdef_json import terraform_reads
+
+        return terraform_reads(f for cand, _ in slots for f in cand.files)
+
     for n, (path, explicit) in enumerate(found.json_files, 1):
-        scan_json_file(path, explicit, root, ctx, result, lambda: [f for cand, _ in slots for f in cand.files])
+        scan_json_file(path, explicit, root, ctx, result, reads)
         if progress is not None:
             progress("reading JSON files", n, len(found.json_files), result.files, len(result.findings))
     result.findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
